@@ -1,0 +1,196 @@
+"""The `vidcurate` command line: step commands (Open-Sora style), `run` for recipes, and helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from vidcurate import manifest, recipe
+from vidcurate.errors import ConfigError
+from vidcurate.exec import local
+from vidcurate.ingest import VIDEO_EXTENSIONS, scan_folder
+from vidcurate.manifest import Row
+from vidcurate.report.summary import summarize, table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+convert_app = typer.Typer(no_args_is_help=True, help="Turn inputs into a manifest.")
+app.add_typer(convert_app, name="convert")
+console = Console(stderr=True)
+
+Workers = Annotated[int, typer.Option("--workers", "-w", help="Worker processes (default: CPU count).")]
+Strict = Annotated[bool, typer.Option("--strict", help="Re-raise the first op exception (debugging).")]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output manifest (.parquet, .csv or .jsonl).")]
+Input = Annotated[Path, typer.Argument(help="Input manifest (.parquet/.csv/.jsonl) or a folder of videos.")]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def read_input(path: Path) -> list[Row]:
+    """Rows from a manifest file, or from scanning a folder."""
+    return scan_folder(path, console=console) if path.is_dir() else manifest.read(path)
+
+
+def step(
+    specs: list[tuple[str, dict[str, Any]]],
+    src: Path,
+    dst: Path,
+    *,
+    workers: int | None,
+    strict: bool,
+    keep_dropped: bool = True,
+) -> list[Row]:
+    """Run ops over a manifest like an Open-Sora step command: read IN, process in shards, write OUT."""
+    try:
+        manifest._format(dst)
+        rows = read_input(src)
+        workdir = dst.parent / f".{dst.name}.work"
+        out = local.run(rows, specs, workdir, workers=workers or os.cpu_count() or 1, strict=strict,
+                        label=specs[-1][0])
+    except ConfigError as e:
+        _fail(str(e))
+    if not keep_dropped:
+        out = [r for r in out if not r.get("drop_reason")]
+    manifest.write(out, dst)
+    shutil.rmtree(workdir, ignore_errors=True)
+    console.print(table(summarize(len(rows), out), title=f"{specs[-1][0]}: {src} -> {dst}"))
+    return out
+
+
+@app.command()
+def samples(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write sample videos into.")],
+    seed: Annotated[int, typer.Option(help="Random seed for the content.")] = 0,
+) -> None:
+    """Write synthetic sample videos and DIR/ground_truth.json (cuts, fades, motion, text, broken files)."""
+    from vidcurate.media.synth import generate
+
+    truth = generate(out_dir, seed=seed)
+    console.print(f"wrote {len(truth['videos'])} sample files and {out_dir / 'ground_truth.json'}")
+
+
+@convert_app.command("video")
+def convert_video(
+    folder: Annotated[Path, typer.Argument(help="Folder to scan recursively.")],
+    output: Output,
+    ext: Annotated[
+        list[str] | None, typer.Option("--ext", help="File extension to include (repeatable).")
+    ] = None,
+) -> None:
+    """List the videos under FOLDER as a manifest with columns path, id, relpath."""
+    try:
+        rows = scan_folder(folder, extensions=ext or VIDEO_EXTENSIONS, console=console)
+    except ConfigError as e:
+        _fail(str(e))
+    manifest.write(rows, output)
+    console.print(f"{len(rows)} videos -> {output}")
+
+
+@app.command("probe")
+def probe_cmd(
+    src: Input,
+    output: Output,
+    exact_frames: Annotated[bool, typer.Option("--exact-frames", help="Count frames by demuxing.")] = False,
+    workers: Workers = 0,
+    strict: Strict = False,
+) -> None:
+    """Add header metadata (display size, fps, frames, duration, codec, ...); broken files get `error`."""
+    step([("probe", {"exact_frames": exact_frames})], src, output, workers=workers, strict=strict)
+
+
+SHORTCUTS: dict[str, str] = {
+    "fmin": "num_frames >= {}",
+    "fmax": "num_frames <= {}",
+    "hwmax": "height * width <= {}",
+    "fpsmax": "fps <= {}",
+    "dmin": "duration >= {}",
+    "dmax": "duration <= {}",
+    "aesmin": "aes >= {}",
+    "flowmin": "flow >= {}",
+    "flowmax": "flow <= {}",
+    "ocrmax": "ocr <= {}",
+    "matchmin": "match >= {}",
+}
+
+
+def shortcut_expression(where: str | None, values: dict[str, float | None], remove_empty_caption: bool) -> str:
+    """Combine --where with Open-Sora datautil-style shortcuts into one expression."""
+    clauses = [f"({where})"] if where else []
+    clauses += [SHORTCUTS[k].format(v) for k, v in values.items() if v is not None]
+    if remove_empty_caption:
+        clauses.append("len(text) > 0")
+    return " and ".join(clauses) or "True"
+
+
+@app.command("select")
+def select_cmd(
+    src: Input,
+    output: Output,
+    where: Annotated[str | None, typer.Option(help="Expression over columns, e.g. 'flow >= 0.5'.")] = None,
+    fmin: Annotated[float | None, typer.Option(help="num_frames >= FMIN")] = None,
+    fmax: Annotated[float | None, typer.Option(help="num_frames <= FMAX")] = None,
+    hwmax: Annotated[float | None, typer.Option(help="height*width <= HWMAX")] = None,
+    fpsmax: Annotated[float | None, typer.Option(help="fps <= FPSMAX")] = None,
+    dmin: Annotated[float | None, typer.Option(help="duration >= DMIN seconds")] = None,
+    dmax: Annotated[float | None, typer.Option(help="duration <= DMAX seconds")] = None,
+    aesmin: Annotated[float | None, typer.Option(help="aes >= AESMIN")] = None,
+    flowmin: Annotated[float | None, typer.Option(help="flow >= FLOWMIN")] = None,
+    flowmax: Annotated[float | None, typer.Option(help="flow <= FLOWMAX")] = None,
+    ocrmax: Annotated[float | None, typer.Option(help="ocr <= OCRMAX")] = None,
+    matchmin: Annotated[float | None, typer.Option(help="match >= MATCHMIN")] = None,
+    remove_empty_caption: Annotated[bool, typer.Option(help="Drop rows whose text is empty.")] = False,
+    keep_dropped: Annotated[bool, typer.Option(help="Keep dropped rows, marked with drop_reason.")] = False,
+    workers: Workers = 1,
+    strict: Strict = False,
+) -> None:
+    """Keep rows for which the expression holds (rows with errors are left out too unless --keep-dropped)."""
+    values = {"fmin": fmin, "fmax": fmax, "hwmax": hwmax, "fpsmax": fpsmax, "dmin": dmin, "dmax": dmax,
+              "aesmin": aesmin, "flowmin": flowmin, "flowmax": flowmax, "ocrmax": ocrmax, "matchmin": matchmin}
+    expression = shortcut_expression(where, values, remove_empty_caption)
+    out = step([("select", {"where": expression})], src, output, workers=workers, strict=strict,
+               keep_dropped=keep_dropped)
+    if not keep_dropped:
+        manifest.write([r for r in out if not r.get("error")], output)
+
+
+@app.command()
+def run(
+    recipe_path: Annotated[Path, typer.Argument(metavar="RECIPE", help="Recipe YAML file.")],
+    input: Annotated[Path | None, typer.Option("--input", "-i", help="Folder of videos or manifest.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
+    workers: Workers = 0,
+    strict: Strict = False,
+    overwrite: Annotated[bool, typer.Option(help="Discard shards of a different earlier run.")] = False,
+) -> None:
+    """Run a recipe end to end; rerun the same command to resume after a crash."""
+    try:
+        spec = recipe.load(recipe_path)
+        src = input or (Path(spec.input) if spec.input else None)
+        dst = output or (Path(spec.output) if spec.output else None)
+        if src is None or dst is None:
+            raise ConfigError("give --input and --output (or 'input'/'output' in the recipe)")
+        rows = read_input(src)
+        n = workers or spec.workers or os.cpu_count() or 1
+        out = local.run(rows, spec.ops, dst, workers=n, shard_size=spec.shard_size, strict=strict,
+                        overwrite=overwrite, label=spec.name)
+    except ConfigError as e:
+        _fail(str(e))
+    target = manifest.write(out, dst / "manifest.parquet")
+    console.print(table(summarize(len(rows), out), title=f"recipe {spec.name}"))
+    console.print(f"manifest: [bold]{target}[/bold]")
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Executors: apply (error capture), scan (shared decode), local (process pool), ray (Ray Data)."""

@@ -1,0 +1,49 @@
+"""`convert`: a folder of videos -> manifest rows (path, id, relpath), in a stable order with stable ids."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.console import Console
+
+from vidcurate.errors import ConfigError
+from vidcurate.manifest import Row, stable_id
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
+
+
+def scan_folder(
+    root: str | Path, *, extensions: Iterable[str] = VIDEO_EXTENSIONS, console: Console | None = None
+) -> list[Row]:
+    """Rows for every file under root with a matching extension, sorted by relpath.
+
+    Symlinked folders are followed once (loops are cut by tracking real paths); unreadable folders are
+    reported and skipped rather than aborting the walk.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"input folder {root} does not exist or is not a folder")
+    exts = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
+    seen: set[str] = set()
+    rows: list[Row] = []
+
+    def report(err: OSError) -> None:
+        if console is not None:
+            console.print(f"[yellow]skipped unreadable folder {err.filename}: {err.strerror}")
+
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=report):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(exts) and not name.startswith("."):
+                path = Path(folder) / name
+                rel = path.relative_to(root).as_posix()
+                rows.append({"path": str(path.resolve()), "id": stable_id(rel), "relpath": rel})
+    rows.sort(key=lambda r: r["relpath"])
+    return rows

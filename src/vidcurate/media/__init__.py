@@ -1,0 +1,1 @@
+"""Media I/O: probing, decoding, cutting and synthetic sample videos."""

@@ -1,0 +1,142 @@
+"""The one sequential decode pass per source.
+
+Every frame consumer of a run (scene detectors, scorers) declares a `FrameSpec`; one pass over the file
+converts each decoded frame to each distinct (size, format) that is due at that frame, applies the display
+rotation, and hands the arrays out. Conversions are shared between consumers asking for the same size and
+format, and frames nobody wants at that moment are never converted (conversion costs about as much as
+decoding). `DECODES` counts passes per path so tests and benchmarks can assert "decode once".
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidcurate.ops.base import FrameSpec
+
+DECODES: collections.Counter[str] = collections.Counter()
+
+FrameCallback = Callable[[int, float, list[np.ndarray | None]], None]
+
+
+@dataclass
+class DecodeResult:
+    """What the pass saw: frame count, per-frame times (s, from the first frame), display size, rate."""
+
+    num_frames: int = 0
+    times: list[float] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    rotation: int = 0
+
+
+def pick_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The main video stream (delegates to the probe's choice so both agree)."""
+    from vidcurate.media.probe import best_video_stream
+
+    return best_video_stream(container)
+
+
+def display_size(stream: av.video.stream.VideoStream, rotation: int) -> tuple[int, int]:
+    """Display width/height from coded size, sample aspect ratio and rotation (clockwise degrees)."""
+    ctx = stream.codec_context
+    width, height = ctx.width, ctx.height
+    sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
+    if sar and Fraction(sar) > 0 and Fraction(sar) != 1:
+        width = int(round(width * float(sar) / 2)) * 2
+    return (height, width) if rotation % 180 == 90 else (width, height)
+
+
+class _Sampler:
+    """Decides, from timestamps, which frames one spec wants (every frame, or `rate` per second)."""
+
+    def __init__(self, spec: FrameSpec) -> None:
+        self.period = 1.0 / spec.rate if spec.rate else 0.0
+        self.next_t = 0.0
+
+    def due(self, t: float) -> bool:
+        if not self.period:
+            return True
+        if t + 1e-6 < self.next_t:
+            return False
+        while self.next_t <= t + 1e-6:
+            self.next_t += self.period
+        return True
+
+
+def decode_pass(
+    path: str | Path,
+    specs: Sequence[FrameSpec],
+    on_frame: FrameCallback,
+    *,
+    start_frame: int = 0,
+    end_frame: int | None = None,
+) -> DecodeResult:
+    """Decode `path` once, calling `on_frame(index, t, arrays)` with one array (or None) per spec.
+
+    Frames before `start_frame` are decoded but not converted; decoding stops at `end_frame`. Times are
+    seconds since the first video frame, from timestamps (so VFR and delayed starts are right).
+    """
+    DECODES[str(path)] += 1
+    result = DecodeResult()
+    with av.open(str(path)) as container:
+        stream = pick_stream(container)
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate
+        result.fps = float(rate) if rate else 0.0
+        samplers = [_Sampler(s) for s in specs]
+        first_pts: float | None = None
+        last_t = -1.0
+        index = -1
+        for frame in container.decode(stream):
+            index += 1
+            if end_frame is not None and index >= end_frame:
+                break
+            t = _frame_time(frame, result.fps, last_t)
+            if first_pts is None:
+                first_pts = t
+                result.rotation = (-int(frame.rotation or 0)) % 360
+                result.width, result.height = display_size(stream, result.rotation)
+            t -= first_pts
+            last_t = t + first_pts
+            result.times.append(round(t, 6))
+            if index < start_frame:
+                continue
+            wanted = [sampler.due(t - result.times[start_frame]) for sampler in samplers]
+            if any(wanted):
+                on_frame(index, t, _convert(frame, specs, wanted, result))
+    result.num_frames = len(result.times)
+    return result
+
+
+def _frame_time(frame: av.VideoFrame, fps: float, last_t: float) -> float:
+    if frame.pts is not None and frame.time_base is not None:
+        return float(frame.pts * frame.time_base)
+    return last_t + (1.0 / fps if fps else 0.04)
+
+
+def _convert(
+    frame: av.VideoFrame, specs: Sequence[FrameSpec], wanted: list[bool], info: DecodeResult
+) -> list[np.ndarray | None]:
+    cache: dict[tuple[int, int, str], np.ndarray] = {}
+    out: list[np.ndarray | None] = []
+    turns = info.rotation // 90
+    for spec, want in zip(specs, wanted):
+        if not want:
+            out.append(None)
+            continue
+        width, height = spec.size_for(info.width, info.height)
+        key = (width, height, spec.fmt)
+        if key not in cache:
+            coded = (height, width) if turns % 2 else (width, height)
+            arr = frame.to_ndarray(width=coded[0], height=coded[1], format=spec.fmt)
+            cache[key] = np.ascontiguousarray(np.rot90(arr, k=-turns)) if turns else arr
+        out.append(cache[key])
+    return out

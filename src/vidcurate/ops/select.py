@@ -1,0 +1,32 @@
+"""`select`: keep or drop rows by an expression over columns; scores are data, dropping is this decision."""
+
+from __future__ import annotations
+
+from vidcurate.expr import Expr
+from vidcurate.manifest import Row
+from vidcurate.ops.base import Op, Resources, register
+
+
+@register
+class Select(Op):
+    """Mark rows failing `where` with `drop_reason = "select: <first failing clause>"`.
+
+    Dropped rows stay in the run's manifest (lineage, report); step commands and exports leave them out.
+    """
+
+    name = "select"
+    resources = Resources(cpus=0.1, memory_mb=64)
+
+    where: str = "True"
+
+    def validate(self) -> None:
+        try:
+            self._expr = Expr(self.where)
+        except ValueError as e:
+            raise self.bad("where", str(e)) from e
+
+    def process(self, row: Row) -> Row:
+        failed = self._expr.first_failure(row)
+        if failed is not None:
+            row["drop_reason"] = f"select: {failed}"
+        return row

@@ -1,0 +1,112 @@
+"""Recipes: YAML -> validated ops, before any media is opened.
+
+```yaml
+name: default
+workers: 2
+ops:
+  - probe: {}
+  - select: {where: "duration >= 2"}
+```
+Every error names the recipe file, the line, the op and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vidcurate.errors import ConfigError
+from vidcurate.ops.base import build
+
+TOP_KEYS = {"name", "description", "input", "output", "workers", "shard_size", "ops"}
+
+
+@dataclass
+class Recipe:
+    """A validated recipe: op specs plus run defaults."""
+
+    name: str
+    ops: list[tuple[str, dict[str, Any]]]
+    path: Path | None = None
+    description: str = ""
+    input: str | None = None
+    output: str | None = None
+    workers: int | None = None
+    shard_size: int = 8
+    lines: list[int] = field(default_factory=list)
+
+
+def load(path: str | Path) -> Recipe:
+    """Parse and validate a recipe file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe {path} does not exist")
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse(text: str, where: str = "<recipe>") -> Recipe:
+    """Parse recipe text; `where` names it in error messages."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML: {e}") from e
+    if not isinstance(data, dict) or root is None:
+        raise ConfigError(f"{where}: a recipe is a mapping with an 'ops' list")
+    lines = {k.value: k.start_mark.line + 1 for k, _ in root.value}
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{where}:{lines.get(key, 1)}: unknown key '{key}' (valid: {', '.join(sorted(TOP_KEYS))})")
+    op_nodes = dict((k.value, v) for k, v in root.value).get("ops")
+    if not isinstance(data.get("ops"), list) or op_nodes is None:
+        raise ConfigError(f"{where}:{lines.get('ops', 1)}: 'ops' must be a list of single-key mappings")
+    specs: list[tuple[str, dict[str, Any]]] = []
+    op_lines: list[int] = []
+    for entry, node in zip(data["ops"], op_nodes.value):
+        line = node.start_mark.line + 1
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ConfigError(f"{where}:{line}: each op is a mapping 'name: {{params}}'")
+        (name, params), = entry.items()
+        params = params or {}
+        if not isinstance(params, dict):
+            raise ConfigError(f"{where}:{line}: op '{name}': parameters must be a mapping")
+        try:
+            build(name, params)
+        except ConfigError as e:
+            raise ConfigError(f"{where}:{_key_line(node, str(e)) or line}: {e}") from e
+        specs.append((name, params))
+        op_lines.append(line)
+    workers = data.get("workers")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"{where}:{lines.get('workers')}: 'workers' must be a positive integer")
+    shard_size = data.get("shard_size", 8)
+    if not isinstance(shard_size, int) or shard_size < 1:
+        raise ConfigError(f"{where}:{lines.get('shard_size')}: 'shard_size' must be a positive integer")
+    return Recipe(
+        name=str(data.get("name") or Path(where).stem),
+        ops=specs,
+        description=str(data.get("description") or ""),
+        input=data.get("input"),
+        output=data.get("output"),
+        workers=workers,
+        shard_size=shard_size,
+        lines=op_lines,
+        path=Path(where) if where != "<recipe>" else None,
+    )
+
+
+def _key_line(node: yaml.Node, message: str) -> int | None:
+    """Line of the parameter key an error message names, if it can be found."""
+    if not isinstance(node, yaml.MappingNode) or not node.value:
+        return None
+    params = node.value[0][1]
+    if isinstance(params, yaml.MappingNode):
+        for key, _ in params.value:
+            if f"key '{key.value}'" in message:
+                return key.start_mark.line + 1
+    return None

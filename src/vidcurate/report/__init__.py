@@ -1,0 +1,1 @@
+"""Run statistics, plots and the HTML report."""

@@ -1,0 +1,78 @@
+"""`select`: expressions, drop reasons, config errors and the Open-Sora style shortcuts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vidcurate import manifest
+from vidcurate.cli import app, shortcut_expression
+from vidcurate.errors import ConfigError
+from vidcurate.ops.base import build
+
+
+def test_select_marks_failing_rows_with_the_first_failing_clause() -> None:
+    op = build("select", {"where": "num_frames >= 10 and fps <= 30"})
+    assert "drop_reason" not in op.process({"num_frames": 12, "fps": 24})
+    assert op.process({"num_frames": 12, "fps": 60})["drop_reason"] == "select: fps <= 30"
+
+
+def test_missing_or_null_column_fails_its_clause_instead_of_crashing() -> None:
+    op = build("select", {"where": "aes >= 4.5"})
+    assert op.process({"path": "x"})["drop_reason"] == "select: aes >= 4.5"
+
+
+def test_functions_and_membership_work() -> None:
+    op = build("select", {"where": "'pan' in cmotion or isnull(cmotion) and abs(flow) < 2"})
+    assert "drop_reason" not in op.process({"cmotion": "pan_left"})
+    assert "drop_reason" not in op.process({"flow": -1.0})
+    assert "drop_reason" in op.process({"cmotion": "static", "flow": 5.0})
+
+
+@pytest.mark.parametrize("where", ["__import__('os')", "x.y > 1", "num_frames >=", "[i for i in x]"])
+def test_unsafe_or_invalid_expressions_fail_at_construction_naming_op_and_key(where: str) -> None:
+    with pytest.raises(ConfigError, match="op 'select': key 'where'"):
+        build("select", {"where": where})
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "keeps", "drops"),
+    [
+        ("--fmin", "10", {"num_frames": 10}, {"num_frames": 9}),
+        ("--fmax", "10", {"num_frames": 10}, {"num_frames": 11}),
+        ("--hwmax", "921600", {"height": 720, "width": 1280}, {"height": 1080, "width": 1920}),
+        ("--fpsmax", "30", {"fps": 30.0}, {"fps": 60.0}),
+        ("--dmin", "2", {"duration": 2.0}, {"duration": 1.0}),
+        ("--dmax", "20", {"duration": 20.0}, {"duration": 21.0}),
+        ("--aesmin", "4.5", {"aes": 5.0}, {"aes": 4.0}),
+        ("--flowmin", "0.5", {"flow": 0.6}, {"flow": 0.1}),
+        ("--flowmax", "8", {"flow": 7.0}, {"flow": 9.0}),
+        ("--ocrmax", "0.02", {"ocr": 0.0}, {"ocr": 0.3}),
+        ("--matchmin", "0.2", {"match": 0.3}, {"match": 0.1}),
+        ("--remove-empty-caption", None, {"text": "a cat"}, {"text": ""}),
+    ],
+)
+def test_each_shortcut_keeps_and_drops_the_right_rows(
+    tmp_path: Path, flag: str, value: str | None, keeps: dict, drops: dict
+) -> None:
+    src = manifest.write([{"path": "keep", "id": "k", **keeps}, {"path": "drop", "id": "d", **drops}],
+                         tmp_path / "in.jsonl")
+    args = ["select", str(src), "-o", str(tmp_path / "out.jsonl"), flag] + ([value] if value else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [r["path"] for r in manifest.read(tmp_path / "out.jsonl")] == ["keep"]
+
+
+def test_shortcuts_combine_with_where() -> None:
+    expr = shortcut_expression("fps > 1", {"fmin": 5, "fmax": None}, False)
+    assert expr == "(fps > 1) and num_frames >= 5"
+
+
+def test_keep_dropped_keeps_rows_with_their_reason(tmp_path: Path) -> None:
+    src = manifest.write([{"path": "a", "id": "a", "fps": 60.0}], tmp_path / "in.jsonl")
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(app, ["select", str(src), "-o", str(out), "--fpsmax", "30", "--keep-dropped"])
+    assert result.exit_code == 0, result.output
+    assert manifest.read(out)[0]["drop_reason"] == "select: fps <= 30.0"
