@@ -2,67 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import os
-import shutil
+import pkgutil
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from vidcurate import manifest, recipe
+from vidcurate.cliutil import Input, Output, Strict, Workers, console, fail, read_input, step
 from vidcurate.errors import ConfigError
 from vidcurate.exec import local
 from vidcurate.ingest import VIDEO_EXTENSIONS, scan_folder
-from vidcurate.manifest import Row
 from vidcurate.report.summary import summarize, table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 convert_app = typer.Typer(no_args_is_help=True, help="Turn inputs into a manifest.")
 app.add_typer(convert_app, name="convert")
-console = Console(stderr=True)
-
-Workers = Annotated[int, typer.Option("--workers", "-w", help="Worker processes (default: CPU count).")]
-Strict = Annotated[bool, typer.Option("--strict", help="Re-raise the first op exception (debugging).")]
-Output = Annotated[Path, typer.Option("--output", "-o", help="Output manifest (.parquet, .csv or .jsonl).")]
-Input = Annotated[Path, typer.Argument(help="Input manifest (.parquet/.csv/.jsonl) or a folder of videos.")]
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
-def read_input(path: Path) -> list[Row]:
-    """Rows from a manifest file, or from scanning a folder."""
-    return scan_folder(path, console=console) if path.is_dir() else manifest.read(path)
-
-
-def step(
-    specs: list[tuple[str, dict[str, Any]]],
-    src: Path,
-    dst: Path,
-    *,
-    workers: int | None,
-    strict: bool,
-    keep_dropped: bool = True,
-) -> list[Row]:
-    """Run ops over a manifest like an Open-Sora step command: read IN, process in shards, write OUT."""
-    try:
-        manifest._format(dst)
-        rows = read_input(src)
-        workdir = dst.parent / f".{dst.name}.work"
-        out = local.run(rows, specs, workdir, workers=workers or os.cpu_count() or 1, strict=strict,
-                        label=specs[-1][0])
-    except ConfigError as e:
-        _fail(str(e))
-    if not keep_dropped:
-        out = [r for r in out if not r.get("drop_reason")]
-    manifest.write(out, dst)
-    shutil.rmtree(workdir, ignore_errors=True)
-    console.print(table(summarize(len(rows), out), title=f"{specs[-1][0]}: {src} -> {dst}"))
-    return out
-
 
 @app.command()
 def samples(
@@ -88,7 +45,7 @@ def convert_video(
     try:
         rows = scan_folder(folder, extensions=ext or VIDEO_EXTENSIONS, console=console)
     except ConfigError as e:
-        _fail(str(e))
+        fail(str(e))
     manifest.write(rows, output)
     console.print(f"{len(rows)} videos -> {output}")
 
@@ -181,10 +138,20 @@ def run(
         out = local.run(rows, spec.ops, dst, workers=n, shard_size=spec.shard_size, strict=strict,
                         overwrite=overwrite, label=spec.name)
     except ConfigError as e:
-        _fail(str(e))
+        fail(str(e))
     target = manifest.write(out, dst / "manifest.parquet")
     console.print(table(summarize(len(rows), out), title=f"recipe {spec.name}"))
     console.print(f"manifest: [bold]{target}[/bold]")
+
+
+def _register_commands() -> None:
+    from vidcurate import commands
+
+    for module in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{module.name}").register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

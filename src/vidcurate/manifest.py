@@ -68,6 +68,8 @@ CATALOGUE: tuple[Column, ...] = (
     _C("frames_exact", "bool", "", "probe", "num_frames comes from counting, not the header"),
     _C("timestamp", "str", "", "scenes", "Open-Sora scene list: [('HH:MM:SS.mmm', 'HH:MM:SS.mmm'), ...]"),
     _C("scene_frames", "json", "frame", "scenes", "list of [start_frame, end_frame) scene spans"),
+    _C("scene_times", "json", "s", "scenes", "list of [start_s, end_s) scene spans, parallel to scene_frames"),
+    _C("scene_dropped", "json", "frame", "scenes", "scenes rejected by length: [start, end, reason]"),
     _C("num_scenes", "int", "", "scenes", "number of scenes kept"),
     _C("transitions", "json", "frame", "scenes", "gradual transitions found, [first, last] inclusive"),
     _C("scene_scores", "json", "", "scorers", "per-scene score dicts, parallel to scene_frames"),

@@ -31,6 +31,7 @@ AUDIO_TONE_HZ = 440.0
 
 CONVENTIONS = {
     "frames": "0-based indices of decoded frames; ranges [a, b] are inclusive",
+    "transitions": "frames that blend two shots or a shot and black; the frames either side are pure",
     "cuts": "index of the first frame of each new shot after a hard cut",
     "text_boxes": "[x0, y0, x1, y1] in display pixels, x1/y1 exclusive, tight around the drawn glyphs",
     "rotation": (
@@ -108,7 +109,17 @@ def write_video(
         if timing is not None:
             stream.codec_context.time_base = VFR_TIME_BASE
         audio = _AudioTrack(container, audio_seconds) if audio_seconds else None
+        durations = dict(timing) if timing is not None else {}
 
+        def mux(packets: list[av.Packet]) -> None:
+            # libx264 does not carry frame durations to packets; without this the muxer guesses the
+            # last frame's duration from the nominal rate and the VFR file's length is off.
+            for packet in packets:
+                if packet.pts in durations:
+                    packet.duration = durations[packet.pts]
+            container.mux(packets)
+
+        count = 0
         for index, array in enumerate(_chain(first, it)):
             frame = av.VideoFrame.from_ndarray(_check_frame(array, (height, width)), format="rgb24")
             if timing is not None:
@@ -119,10 +130,13 @@ def write_video(
                 end_s = float((frame.pts + frame.duration) * VFR_TIME_BASE)
             else:
                 end_s = (index + 1) / float(rate)
-            container.mux(stream.encode(frame))
+            mux(stream.encode(frame))
+            count += 1
             if audio is not None:
                 audio.write_until(end_s)
-        container.mux(stream.encode(None))
+        mux(stream.encode(None))
+        if timing is not None and count != len(timing):
+            raise ValueError(f"got {count} frames for {len(timing)} pts_seconds")
         if audio is not None:
             audio.finish()
 
@@ -437,7 +451,7 @@ def _blend_video(rng: np.random.Generator, kind: str) -> _Sample:
                 fa, fb = a.render(i), b.render(i)
                 yield fa if w == 0 else fb if w == 1 else cv2.addWeighted(fa, 1 - w, fb, w, 0)
     else:
-        out_range, black, in_range = (36, 47), (47, 51), (52, 63)
+        out_range, black, in_range = (36, 47), (48, 51), (52, 63)
         extra = {
             "transitions": [list(out_range), list(in_range)],
             "fade_out": list(out_range),
@@ -446,13 +460,13 @@ def _blend_video(rng: np.random.Generator, kind: str) -> _Sample:
         }
 
         def gain(i: int) -> float:
-            if i < out_range[0]:
+            if i < out_range[0] or i > in_range[1]:
                 return 1.0
             if i <= out_range[1]:
-                return (out_range[1] - i) / (out_range[1] - out_range[0] + 1)
+                return (out_range[1] + 1 - i) / (out_range[1] - out_range[0] + 2)
             if i < in_range[0]:
                 return 0.0
-            return min(1.0, (i - in_range[0] + 1) / (in_range[1] - in_range[0] + 1))
+            return (i - in_range[0] + 1) / (in_range[1] - in_range[0] + 2)
 
         def frames() -> Iterator[np.ndarray]:
             for i in range(n):
