@@ -15,6 +15,7 @@ from vidcurate.cliutil import Input, Output, Strict, Workers, console, fail, rea
 from vidcurate.errors import ConfigError
 from vidcurate.exec import local
 from vidcurate.ingest import VIDEO_EXTENSIONS, scan_folder
+from vidcurate.ops.base import Sink, build
 from vidcurate.report.summary import summarize, table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -142,6 +143,11 @@ def run(
     target = manifest.write(out, dst / "manifest.parquet")
     console.print(table(summarize(len(rows), out), title=f"recipe {spec.name}"))
     console.print(f"manifest: [bold]{target}[/bold]")
+    sinks = [op for op in (build(n, p) for n, p in spec.ops) if isinstance(op, Sink)]
+    if not any(op.name == "report" for op in sinks):
+        sinks.append(build("report"))
+    for sink in sinks:
+        console.print(f"{sink.name}: [bold]{sink.write(out, dst)}[/bold]")
 
 
 def _register_commands() -> None:

@@ -89,6 +89,7 @@ CATALOGUE: tuple[Column, ...] = (
     _C("match", "float", "", "match", "CLIP similarity between caption (or label) and frames"),
     _C("text", "str", "", "caption", "caption"),
     _C("text_len", "int", "token", "caption_clean", "caption length in words"),
+    _C("thumb", "str", "", "thumbnail", "base64 JPEG of the span's middle frame (for the report)"),
     _C("error", "str", "", "any", "'<op>: <ExceptionType>: <message>' when an op failed on this row"),
     _C("drop_reason", "str", "", "select/scenes", "why the row was dropped, e.g. 'select: flow >= 0.5'"),
 )
@@ -209,3 +210,22 @@ def _write_csv(rows: list[Row], path: Path) -> None:
 def concat_tables(tables: list[pa.Table]) -> pa.Table:
     """Concatenate shard tables whose columns may differ (missing columns become nulls)."""
     return pa.concat_tables(tables, promote_options="permissive")
+
+
+def catalogue_markdown() -> str:
+    """The README's column table."""
+    lines = ["| column | type | unit | produced by | meaning |", "|---|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.type} | {c.unit} | {c.op} | {c.doc} |" for c in CATALOGUE]
+    return "\n".join(lines)
+
+
+def _update_readme(readme: Path) -> None:
+    text = readme.read_text(encoding="utf-8")
+    start = text.index("<!-- columns")
+    end = text.index("<!-- /columns -->")
+    begin = text.index("\n", start) + 1
+    readme.write_text(text[:begin] + catalogue_markdown() + "\n" + text[end:], encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _update_readme(Path(__file__).resolve().parents[2] / "README.md")

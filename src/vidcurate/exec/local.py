@@ -65,7 +65,8 @@ def run(
     workdir = Path(workdir)
     build_stages(specs)
     shards = [rows[i : i + shard_size] for i in range(0, len(rows), shard_size)]
-    stamp = {"fingerprint": fingerprint(specs, rows, shard_size), "num_shards": len(shards)}
+    stamp = {"fingerprint": fingerprint(specs, rows, shard_size), "num_shards": len(shards), "name": label,
+             "ops": specs, "rows_in": len(rows)}
     _claim(workdir, stamp, overwrite)
     shard_dir = workdir / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -111,6 +112,17 @@ class FrameOp(Op):
         from vidcurate.exec.scan import scan
 
         return scan(row, [self])
+
+
+class Sink(Op):
+    """An op that acts once on the finished manifest (report, export); rows pass through it unchanged."""
+
+    def process(self, row: Row) -> Row:
+        return row
+
+    def write(self, rows: list[Row], out_dir: Path) -> Path:
+        """Write this sink's output for the run in out_dir; return its path."""
+        raise NotImplementedError
 
 
 class SpanOp(FrameOp):

@@ -1,0 +1,33 @@
+"""`vidcurate export MANIFEST --format opensora|parquet|webdataset|hf -o DEST`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vidcurate import manifest
+from vidcurate.cliutil import console, fail
+from vidcurate.errors import ConfigError
+from vidcurate.export import FORMATS, export, kept
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `export` command."""
+
+    @app.command("export")
+    def export_cmd(
+        src: Annotated[Path, typer.Argument(help="Manifest to export (kept rows only).")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="Destination file or folder.")],
+        format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")] = "opensora",
+        shard_size: Annotated[int, typer.Option(help="Samples per WebDataset tar shard.")] = 1000,
+    ) -> None:
+        """Export kept rows: Open-Sora CSV (.csv), Parquet (.parquet), WebDataset tar shards or an HF folder."""
+        try:
+            rows = manifest.read(src)
+            options = {"shard_size": shard_size} if format == "webdataset" else {}
+            out = export(rows, format, output, **options)
+        except ConfigError as e:
+            fail(str(e))
+        console.print(f"exported {len(kept(rows))} of {len(rows)} rows as {format}: [bold]{out}[/bold]")

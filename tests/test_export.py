@@ -1,0 +1,73 @@
+"""Exports: Open-Sora CSV columns, Parquet, WebDataset shards, a folder `datasets` loads."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vidcurate import manifest
+from vidcurate.cli import app
+from vidcurate.errors import ConfigError
+from vidcurate.export import OPENSORA_COLUMNS, export
+
+
+@pytest.fixture()
+def rows(tmp_path: Path) -> list[dict]:
+    clips = []
+    for i in range(3):
+        clip = tmp_path / "clips" / f"s_{i}.mp4"
+        clip.parent.mkdir(exist_ok=True)
+        clip.write_bytes(b"\x00fake-mp4-bytes" * (i + 1))
+        clips.append({"id": f"s_{i}", "path": str(clip), "source_id": "s", "source_path": "/src/s.mp4",
+                      "text": f"caption {i}", "num_frames": 48, "height": 72, "width": 128,
+                      "aspect_ratio": 0.5625, "resolution": 9216, "fps": 24.0, "flow": 1.5, "thumb": "xx"})
+    clips[1]["drop_reason"] = "select: flow >= 2"
+    clips.append({"id": "broken", "path": "/x.mp4", "error": "probe: ProbeError: empty"})
+    return clips
+
+
+def test_opensora_csv_has_the_training_columns_and_only_kept_rows(rows: list[dict], tmp_path: Path) -> None:
+    out = export(rows, "opensora", tmp_path / "train.csv")
+    header = out.read_text().splitlines()[0].split(",")
+    assert tuple(header[: len(OPENSORA_COLUMNS)]) == OPENSORA_COLUMNS and "flow" in header
+    assert [r["text"] for r in manifest.read(out)] == ["caption 0", "caption 2"]
+
+
+def test_parquet_export_leaves_out_working_columns(rows: list[dict], tmp_path: Path) -> None:
+    back = manifest.read(export(rows, "parquet", tmp_path / "d.parquet"))
+    assert len(back) == 2 and "thumb" not in back[0]
+
+
+def test_webdataset_shards_hold_video_json_and_caption(rows: list[dict], tmp_path: Path) -> None:
+    export(rows, "webdataset", tmp_path / "wds", shard_size=1)
+    shards = sorted((tmp_path / "wds").glob("*.tar"))
+    assert [s.name for s in shards] == ["shard-000000.tar", "shard-000001.tar"]
+    with tarfile.open(shards[1]) as tar:
+        assert sorted(tar.getnames()) == ["s_2.json", "s_2.mp4", "s_2.txt"]
+        assert tar.extractfile("s_2.mp4").read() == Path(rows[2]["path"]).read_bytes()
+        assert json.loads(tar.extractfile("s_2.json").read())["flow"] == 1.5
+
+
+def test_webdataset_refuses_scenes_that_were_never_cut(tmp_path: Path) -> None:
+    row = {"id": "a_0", "path": "/s.mp4", "source_path": "/s.mp4", "start_frame": 0, "end_frame": 5}
+    with pytest.raises(ConfigError, match="never cut"):
+        export([row], "webdataset", tmp_path / "w")
+
+
+def test_hf_folder_loads_with_datasets(rows: list[dict], tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    dest = export(rows, "hf", tmp_path / "hf")
+    ds = datasets.load_dataset("parquet", data_dir=str(dest / "data"), split="train")
+    assert ds.num_rows == 2 and ds[0]["text"] == "caption 0"
+
+
+def test_export_command_and_unknown_format(rows: list[dict], tmp_path: Path) -> None:
+    src = manifest.write(rows, tmp_path / "m.parquet")
+    ok = CliRunner().invoke(app, ["export", str(src), "--format", "opensora", "-o", str(tmp_path / "t.csv")])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(app, ["export", str(src), "--format", "zip", "-o", str(tmp_path / "t.zip")])
+    assert bad.exit_code == 2 and "unknown format 'zip'" in bad.output

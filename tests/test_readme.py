@@ -1,0 +1,28 @@
+"""The README stays the user's manual: every catalogued column, command and shipped recipe is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.main import get_command
+
+from vidcurate.cli import app
+from vidcurate.manifest import catalogue_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_column_table_is_the_catalogue() -> None:
+    assert catalogue_markdown() in README, "run `python -m vidcurate.manifest` to refresh the README table"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    names = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+    missing = [n for n in names if f"vidcurate {n}" not in README]
+    assert not missing, f"commands missing from the README: {missing}"
+
+
+def test_every_shipped_recipe_is_in_the_readme() -> None:
+    missing = [p.name for p in (ROOT / "recipes").glob("*.yaml") if f"recipes/{p.name}" not in README]
+    assert not missing

@@ -1,0 +1,81 @@
+"""The HTML report: offline, funnel, histograms with thresholds, errors, thumbnails; renders in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vidcurate.report import stats
+from vidcurate.report.html import render
+
+
+def _thumb(rgb: tuple[int, int, int]) -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 36), rgb).save(buf, format="JPEG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _rows() -> list[dict]:
+    rng = np.random.default_rng(0)
+    rows = [{"id": "src", "path": "/v/src.mp4", "error": "probe: ProbeError: file is empty"}]
+    for i in range(40):
+        flow = float(rng.uniform(0, 4))
+        row = {"id": f"s_{i}", "path": f"/clips/s_{i}.mp4", "source_id": "s", "source_path": "/v/s.mp4",
+               "flow": flow, "duration": float(rng.uniform(1, 9)), "fps": 24.0, "resolution": 9216,
+               "aspect_ratio": 0.5625, "thumb": _thumb((40, 160, 140) if flow >= 1 else (230, 110, 80))}
+        if flow < 1:
+            row["drop_reason"] = "select: flow >= 1"
+        rows.append(row)
+    return rows
+
+
+RUN_INFO = {"name": "test", "ops": [["probe", {}], ["select", {"where": "flow >= 1 and duration <= 8"}]]}
+
+
+def test_thresholds_are_read_from_select_expressions() -> None:
+    lines = stats.thresholds(["flow >= 1 and 8 >= duration", "ocr < 0.02 or aes > 4"])
+    assert lines == {"flow": [(1.0, "above")], "duration": [(8.0, "below")], "ocr": [(0.02, "below")],
+                     "aes": [(4.0, "above")]}
+
+
+def test_funnel_counts_sources_scenes_kept_and_written_clips() -> None:
+    f = stats.funnel(_rows())
+    assert (f.sources, f.broken, f.scenes) == (2, 1, 40)
+    assert f.kept == f.clips_written == 40 - sum(f.drop_reasons.values())
+    assert f.errors == {"probe": 1}
+
+
+def test_report_is_offline_and_has_every_section() -> None:
+    page = render(_rows(), run_info=RUN_INFO)
+    assert not re.search(r'(src|href)="https?:', page) and "<script" not in page
+    assert page.count("<svg") >= 4
+    assert "keep above 1" in page and "keep below 8" in page
+    assert "probe: ProbeError: file is empty" in page
+    assert "Kept" in page and "Dropped" in page and "select: flow &gt;= 1" in page
+
+
+def test_report_renders_charts_in_headless_chromium(tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Debian's chromium package is not installed (.ci/run installs it)")
+    page = tmp_path / "report.html"
+    page.write_text(render(_rows(), run_info=RUN_INFO))
+    shot = tmp_path / "shot.png"
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1300,1400",
+           page.as_uri()]
+    subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    kept_bars = (np.abs(img - (42, 157, 143)).sum(axis=2) < 30).sum()
+    dropped_bars = (np.abs(img - (231, 111, 81)).sum(axis=2) < 30).sum()
+    threshold_line = (np.abs(img - (38, 70, 83)).sum(axis=2) < 30).sum()
+    assert kept_bars > 2000 and dropped_bars > 500 and threshold_line > 100
