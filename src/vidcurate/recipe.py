@@ -59,7 +59,8 @@ def parse(text: str, where: str = "<recipe>") -> Recipe:
     lines = {k.value: k.start_mark.line + 1 for k, _ in root.value}
     for key in data:
         if key not in TOP_KEYS:
-            raise ConfigError(f"{where}:{lines.get(key, 1)}: unknown key '{key}' (valid: {', '.join(sorted(TOP_KEYS))})")
+            valid = ", ".join(sorted(TOP_KEYS))
+            raise ConfigError(f"{where}:{lines.get(key, 1)}: unknown key '{key}' (valid: {valid})")
     op_nodes = dict((k.value, v) for k, v in root.value).get("ops")
     if not isinstance(data.get("ops"), list) or op_nodes is None:
         raise ConfigError(f"{where}:{lines.get('ops', 1)}: 'ops' must be a list of single-key mappings")
