@@ -64,6 +64,22 @@ PALETTE: dict[str, tuple[int, int, int]] = {
 }
 
 
+@dataclass(frozen=True)
+class _Encoding:
+    """Checked write_video settings."""
+
+    fps: float
+    codec: str
+    pix_fmt: str
+    rotation: int
+    sar: tuple[int, int] | None
+    timing: list[tuple[int, int]] | None
+    audio_seconds: float | None
+    crf: int
+    gop: int | None
+    faststart: bool
+
+
 def write_video(
     path: str | Path,
     frames: Iterable[np.ndarray],
@@ -77,38 +93,54 @@ def write_video(
     audio_seconds: float | None = None,
     crf: int = 18,
     gop: int | None = None,
+    faststart: bool = False,
 ) -> None:
     """Encode RGB uint8 frames (H, W, 3) to a file.
 
     `pts_seconds` gives each frame's timestamp (variable frame rate; the last frame lasts as long as the
     gap before it). `rotation` is clockwise degrees for display, stored as a display matrix. `sar` sets the
     sample aspect ratio. `audio_seconds` adds a mono AAC sine track. `gop` is the keyframe interval in
-    frames (default: two seconds). libx264 runs `ultrafast` on one thread so output bytes are reproducible.
+    frames (default: two seconds). `faststart` puts the mp4 index first. libx264 runs `ultrafast` on one
+    thread so output bytes are reproducible. A failed write leaves no file behind.
     """
     it = iter(frames)
     try:
-        first = next(it)
+        first = _check_frame(next(it))
     except StopIteration:
         raise ValueError("write_video needs at least one frame") from None
-    height, width = _check_frame(first).shape[:2]
+    height, width = first.shape[:2]
     if pix_fmt in ("yuv420p", "nv12") and (width % 2 or height % 2):
         raise ValueError(f"{pix_fmt} needs even width and height, got {width}x{height}")
     timing = _vfr_ticks(pts_seconds) if pts_seconds is not None else None
+    spec = _Encoding(fps, codec, pix_fmt, rotation, sar, timing, audio_seconds, crf, gop, faststart)
+    try:
+        _encode(Path(path), first, it, spec)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
 
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), mode="w") as container:
-        options = {"preset": "ultrafast", "crf": str(crf)} if codec in ("libx264", "libx265") else {}
-        stream = container.add_stream(codec, rate=rate, options=options)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+
+def _encode(path: Path, first: np.ndarray, rest: Iterator[np.ndarray], spec: _Encoding) -> None:
+    """The body of write_video, once arguments are checked; may leave a partial file on error."""
+    height, width = first.shape[:2]
+    timing = spec.timing
+    rate = Fraction(spec.fps).limit_denominator(1001)
+    container_options = {"movflags": "+faststart"} if spec.faststart else {}
+    with av.open(str(path), mode="w", options=container_options) as container:
+        codec_options = {"preset": "ultrafast", "crf": str(spec.crf)}
+        stream = container.add_stream(
+            spec.codec, rate=rate, options=codec_options if spec.codec in ("libx264", "libx265") else {}
+        )
+        stream.width, stream.height, stream.pix_fmt = width, height, spec.pix_fmt
         stream.codec_context.thread_count = 1
-        stream.codec_context.gop_size = gop if gop is not None else max(1, round(2 * float(rate)))
-        if sar is not None:
-            stream.codec_context.sample_aspect_ratio = Fraction(*sar)
-        if rotation % 360:
-            stream.set_display_rotation(-float(rotation))
+        stream.codec_context.gop_size = spec.gop if spec.gop is not None else max(1, round(2 * float(rate)))
+        if spec.sar is not None:
+            stream.codec_context.sample_aspect_ratio = Fraction(*spec.sar)
+        if spec.rotation % 360:
+            stream.set_display_rotation(-float(spec.rotation))
         if timing is not None:
             stream.codec_context.time_base = VFR_TIME_BASE
-        audio = _AudioTrack(container, audio_seconds) if audio_seconds else None
+        audio = _AudioTrack(container, spec.audio_seconds) if spec.audio_seconds else None
         durations = dict(timing) if timing is not None else {}
 
         def mux(packets: list[av.Packet]) -> None:
@@ -120,7 +152,7 @@ def write_video(
             container.mux(packets)
 
         count = 0
-        for index, array in enumerate(_chain(first, it)):
+        for index, array in enumerate(_chain(first, rest)):
             frame = av.VideoFrame.from_ndarray(_check_frame(array, (height, width)), format="rgb24")
             if timing is not None:
                 if index >= len(timing):
@@ -744,6 +776,9 @@ SAMPLES: dict[str, Callable[[np.random.Generator], _Sample]] = {
     "quality/black_frozen.mp4": _quality,
 }
 
+SHARED_RNG = {"text/notext.mp4": "text/text.mp4"}
+"""Files drawn from another file's generator, so twins share background and grain."""
+
 DUPLICATE_SOURCE = "motion/slow.mp4"
 TRUNCATED_SOURCE = "cuts/three_cuts.mp4"
 NEAR_DUPLICATE_SIZE = (288, 162)
@@ -763,53 +798,73 @@ def generate(out_dir: str | Path, *, seed: int = 0) -> dict:
     root = Path(out_dir)
     videos: dict[str, dict[str, Any]] = {}
     for rel, build in SAMPLES.items():
-        sample = build(_rng(seed, rel))
+        sample = build(_rng(seed, SHARED_RNG.get(rel, rel)))
         _write_sample(root / rel, sample)
         videos[rel] = sample.truth
+    videos.update(_write_duplicates(root, seed, videos[DUPLICATE_SOURCE]))
+    videos.update(_write_broken(root, seed))
+    truth = {"version": 1, "seed": seed, "conventions": CONVENTIONS, "videos": videos}
+    (root / GROUND_TRUTH_NAME).write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
+    return truth
 
-    copy_rel = "dup/slow_copy.mp4"
+
+def _write_duplicates(root: Path, seed: int, source: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A byte copy of DUPLICATE_SOURCE and a smaller, lower-quality re-encode of the same frames."""
+    copy_rel, near_rel = "dup/slow_copy.mp4", "dup/slow_near.mp4"
     (root / copy_rel).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(root / DUPLICATE_SOURCE, root / copy_rel)
-    videos[copy_rel] = {**videos[DUPLICATE_SOURCE], "kind": "duplicate", "duplicate_of": DUPLICATE_SOURCE}
 
-    near_rel = "dup/slow_near.mp4"
     near = SAMPLES[DUPLICATE_SOURCE](_rng(seed, DUPLICATE_SOURCE))
     source_frames = near.frames
-    near.frames = lambda: (
-        cv2.resize(f, NEAR_DUPLICATE_SIZE, interpolation=cv2.INTER_AREA) for f in source_frames()
-    )
+    near.frames = lambda: (cv2.resize(f, NEAR_DUPLICATE_SIZE, interpolation=cv2.INTER_AREA) for f in source_frames())
     near.encode["crf"] = NEAR_DUPLICATE_CRF
     _write_sample(root / near_rel, near)
-    scale = NEAR_DUPLICATE_SIZE[0] / videos[DUPLICATE_SOURCE]["width"]
-    videos[near_rel] = {
-        **videos[DUPLICATE_SOURCE],
-        "kind": "near_duplicate",
-        "near_duplicate_of": DUPLICATE_SOURCE,
-        "width": NEAR_DUPLICATE_SIZE[0],
-        "height": NEAR_DUPLICATE_SIZE[1],
-        "coded_width": NEAR_DUPLICATE_SIZE[0],
-        "coded_height": NEAR_DUPLICATE_SIZE[1],
-        "motion_px_per_frame": videos[DUPLICATE_SOURCE]["motion_px_per_frame"] * scale,
-        "crf": NEAR_DUPLICATE_CRF,
+    width, height = NEAR_DUPLICATE_SIZE
+    return {
+        copy_rel: {**source, "kind": "duplicate", "duplicate_of": DUPLICATE_SOURCE},
+        near_rel: {
+            **source,
+            "kind": "near_duplicate",
+            "near_duplicate_of": DUPLICATE_SOURCE,
+            "width": width,
+            "height": height,
+            "coded_width": width,
+            "coded_height": height,
+            "motion_px_per_frame": source["motion_px_per_frame"] * width / source["width"],
+            "crf": NEAR_DUPLICATE_CRF,
+        },
     }
 
+
+def _write_broken(root: Path, seed: int) -> dict[str, dict[str, Any]]:
+    """Files that must fail: cut in half (index at the end, or first), empty, and text named .mp4.
+
+    `truncated_tail.mp4` keeps its index (faststart), so it opens and its header promises every frame,
+    but decoding stops with an error about halfway.
+    """
     broken = root / "broken"
     broken.mkdir(parents=True, exist_ok=True)
     data = (root / TRUNCATED_SOURCE).read_bytes()
     (broken / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    tail = SAMPLES[TRUNCATED_SOURCE](_rng(seed, TRUNCATED_SOURCE))
+    tail.encode["faststart"] = True
+    _write_sample(broken / "truncated_tail.mp4", tail)
+    data = (broken / "truncated_tail.mp4").read_bytes()
+    (broken / "truncated_tail.mp4").write_bytes(data[: len(data) // 2])
     (broken / "empty.mp4").write_bytes(b"")
     (broken / "not_video.mp4").write_text("This is plain text, not a video, despite the .mp4 name.\n")
-    videos["broken/truncated.mp4"] = {
-        "kind": "truncated",
-        "broken": "truncated",
-        "truncated_from": TRUNCATED_SOURCE,
+    truncated = {"kind": "truncated", "broken": "truncated", "truncated_from": TRUNCATED_SOURCE}
+    return {
+        "broken/truncated.mp4": {**truncated, "opens": False},
+        "broken/truncated_tail.mp4": {
+            **truncated,
+            "opens": True,
+            "header_num_frames": tail.truth["num_frames"],
+            "header_duration": tail.truth["duration"],
+        },
+        "broken/empty.mp4": {"kind": "empty", "broken": "empty", "opens": False},
+        "broken/not_video.mp4": {"kind": "not_video", "broken": "not_video", "opens": False},
     }
-    videos["broken/empty.mp4"] = {"kind": "empty", "broken": "empty"}
-    videos["broken/not_video.mp4"] = {"kind": "not_video", "broken": "not_video"}
-
-    truth = {"version": 1, "seed": seed, "conventions": CONVENTIONS, "videos": videos}
-    (root / GROUND_TRUTH_NAME).write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
-    return truth
 
 
 def _write_sample(path: Path, sample: _Sample) -> None:
