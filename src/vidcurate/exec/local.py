@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from vidcurate import manifest
 from vidcurate.errors import ConfigError
 from vidcurate.exec import apply
-from vidcurate.exec.plan import build_stages, run_rows
+from vidcurate.exec.plan import build_stages
 from vidcurate.manifest import Row
 from vidcurate.ops.base import Op
 
 Specs = list[tuple[str, dict[str, Any]]]
 _STAGES: list[Op] = []
+_QUEUE: Any = None
 
 
 def fingerprint(specs: Specs, rows: list[Row], shard_size: int) -> str:
@@ -36,18 +38,22 @@ def fingerprint(specs: Specs, rows: list[Row], shard_size: int) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def _init(specs: Specs, strict: bool) -> None:
-    global _STAGES
+def _init(specs: Specs, strict: bool, queue: Any = None) -> None:
+    global _STAGES, _QUEUE
     apply.set_strict(strict)
     _STAGES = build_stages(specs)
+    _QUEUE = queue
     for stage in _STAGES:
         stage.setup()
 
 
 def _run_shard(index: int, rows: list[Row], shard_path: str) -> int:
-    out = run_rows(_STAGES, rows)
-    manifest.write(out, shard_path)
-    return len(out)
+    for number, stage in enumerate(_STAGES):
+        rows = apply.apply(stage, rows)
+        if _QUEUE is not None:
+            _QUEUE.put((number, len(rows)))
+    manifest.write(rows, shard_path)
+    return len(rows)
 
 
 def run(
@@ -72,20 +78,29 @@ def run(
     shard_dir.mkdir(parents=True, exist_ok=True)
     paths = [shard_dir / f"{i:05d}.parquet" for i in range(len(shards))]
     todo = [i for i, p in enumerate(paths) if not p.exists()]
+    stage_names = [str(s) if s.name == "scan" else s.name for s in build_stages(specs)]
     with _progress() as bar:
-        task = bar.add_task(label, total=len(shards), completed=len(shards) - len(todo))
+        task = bar.add_task(f"{label}: shards", total=len(shards), completed=len(shards) - len(todo))
+        stage_tasks = [bar.add_task(f"  {name}: rows out", total=None) for name in stage_names]
         if workers <= 1 or len(todo) <= 1:
-            _init(specs, strict)
+            queue: Any = _Direct(bar, stage_tasks)
+            _init(specs, strict, queue)
             for i in todo:
                 _run_shard(i, shards[i], str(paths[i]))
                 bar.advance(task)
         else:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(min(workers, len(todo)), ctx, _init, (specs, strict)) as pool:
-                futures = [pool.submit(_run_shard, i, shards[i], str(paths[i])) for i in todo]
-                for fut in as_completed(futures):
-                    fut.result()
-                    bar.advance(task)
+            with ctx.Manager() as manager:
+                queue = manager.Queue()
+                drain = _Drain(queue, bar, stage_tasks)
+                drain.start()
+                with ProcessPoolExecutor(min(workers, len(todo)), ctx, _init, (specs, strict, queue)) as pool:
+                    futures = [pool.submit(_run_shard, i, shards[i], str(paths[i])) for i in todo]
+                    for fut in as_completed(futures):
+                        fut.result()
+                        bar.advance(task)
+                queue.put(None)
+                drain.join()
     tables = [pq.read_table(p) for p in paths]
     return manifest.table_to_rows(manifest.concat_tables(tables)) if tables else []
 
@@ -108,11 +123,32 @@ def _claim(workdir: Path, stamp: dict[str, Any], overwrite: bool) -> None:
     os.replace(tmp, marker)
 
 
+class _Direct:
+    """In-process stand-in for the progress queue."""
+
+    def __init__(self, bar: Progress, tasks: list[Any]) -> None:
+        self.bar, self.tasks = bar, tasks
+
+    def put(self, item: tuple[int, int]) -> None:
+        self.bar.advance(self.tasks[item[0]], item[1])
+
+
+class _Drain(threading.Thread):
+    """Moves per-stage row counts from worker processes onto the progress bars."""
+
+    def __init__(self, queue: Any, bar: Progress, tasks: list[Any]) -> None:
+        super().__init__(daemon=True)
+        self.queue, self.direct = queue, _Direct(bar, tasks)
+
+    def run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            self.direct.put(item)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("shards"),
         TimeElapsedColumn(),
     )

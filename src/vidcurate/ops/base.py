@@ -150,8 +150,9 @@ def register(cls: type[Op]) -> type[Op]:
 
 def build(name: str, params: dict[str, Any] | None = None) -> Op:
     """Construct a registered op, with errors that name the op and the key."""
-    from vidcurate import ops  # noqa: F401  (imports every op module, filling the registry)
+    from vidcurate.ops import load_all
 
+    load_all()
     if name not in REGISTRY:
         raise ConfigError(f"unknown op '{name}' (known: {', '.join(sorted(REGISTRY))})")
     cls = REGISTRY[name]
