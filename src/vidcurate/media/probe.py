@@ -31,7 +31,7 @@ CountMethod = Literal["demux", "decode"]
 
 # Demuxers whose stream index lists every sample with its size and file offset, so the index length is
 # an independent frame count and the last entry tells whether the file was cut short.
-_FULL_INDEX_FORMATS = frozenset({"mov", "mp4", "avi"})
+_FULL_INDEX_FORMATS = frozenset({"mov", "avi"})  # first name of the demuxer ("mov,mp4,m4a,...")
 # Relative disagreement between counted frames/duration and the header average rate that we accept as
 # rounding (timestamps in ms, last-frame duration guessed) rather than a different rate.
 _RATE_TOLERANCE = 0.01
@@ -55,6 +55,7 @@ class _Scan:
     last_duration: int = 0
     nbytes: int = 0
     first_frame: VideoFrame | None = None
+    alpha_data: bool | None = None
     decode_error: str | None = None
     read_error: str | None = None
 
@@ -124,6 +125,8 @@ def count_frames(
     the decoder's slice threading: frame threading was seen to drop the frames in flight when a packet
     fails to decode. ``stream_index`` defaults to `best_video_stream`.
     """
+    if method not in ("demux", "decode"):
+        raise ValueError(f"count_frames: method must be 'demux' or 'decode', not {method!r}")
     p = Path(path)
     _file_size(p)
     try:
@@ -161,8 +164,8 @@ def probe(path: str | Path, *, exact_frames: bool = False) -> dict[str, Any]:
       ``start_time``: first video pts in seconds.
     - ``bit_rate``: video stream bit rate, else measured from packet sizes when counted, else the
       container's overall rate, else None.
-    - ``pix_fmt``: decoder output format; VP9/VP8 with Matroska ``alpha_mode`` reports the ``yuva``
-      variant the alpha-aware decoder produces.
+    - ``pix_fmt``: decoder output format; VP8/VP9 carrying Matroska alpha data reports the ``yuva``
+      variant an alpha-aware decoder (libvpx) produces, though FFmpeg's native decoder drops the alpha.
     - ``frames_exact``: True when ``num_frames`` was counted rather than read from the header.
     """
     p = Path(path)
@@ -176,9 +179,7 @@ def probe(path: str | Path, *, exact_frames: bool = False) -> dict[str, Any]:
         raise ProbeError(f"{_label(p)}: not a readable media file: {e}") from e
 
 
-def _probe_container(
-    container: InputContainer, p: Path, file_size: int, exact_frames: bool
-) -> dict[str, Any]:
+def _probe_container(container: InputContainer, p: Path, file_size: int, exact_frames: bool) -> dict[str, Any]:
     """Fill the probe dict from an open container (see `probe` for the conventions)."""
     stream = best_video_stream(container)
     cc = stream.codec_context
@@ -194,9 +195,7 @@ def _probe_container(
         raise ProbeError(f"{_label(p)}: no decodable frame in video stream {stream.index}: {why}")
     counted = reason is not None
     if counted:
-        log.debug(
-            "%s: counted frames (%s): header %d, counted %d", _label(p), reason, header_frames, scan.frames
-        )
+        log.debug("%s: counted frames (%s): header %d, counted %d", _label(p), reason, header_frames, scan.frames)
     num_frames = scan.frames if counted else header_frames
 
     rate = _header_rate(stream)
@@ -211,7 +210,7 @@ def _probe_container(
     elif not counted and header_frames and stream.duration and fps:
         expected = float(stream.duration * tb) * fps
         if abs(expected - header_frames) > max(2.0, _HEADER_GAP_NOTE * header_frames):
-            log.warning(
+            log.info(
                 "%s: header says %d frames but duration*fps gives %.1f; keeping header count",
                 _label(p),
                 header_frames,
@@ -251,16 +250,14 @@ def _probe_container(
         "resolution": int(height * width),
         "duration": float(duration),
         "codec": cc.codec.canonical_name,
-        "pix_fmt": _pix_fmt(stream),
+        "pix_fmt": _pix_fmt(stream, bool(scan.alpha_data)),
         "bit_rate": bit_rate,
         "has_audio": bool(container.streams.audio),
         "file_size": file_size,
         "rotation": int(rotation),
         "sar": f"{sar.numerator}:{sar.denominator}",
         "stream_index": stream.index,
-        "num_video_streams": sum(
-            1 for s in container.streams.video if not s.disposition & Disposition.attached_pic
-        ),
+        "num_video_streams": sum(1 for s in container.streams.video if not s.disposition & Disposition.attached_pic),
         "start_time": start_time,
         "frames_exact": counted,
     }
@@ -341,6 +338,8 @@ def _scan(stream: VideoStream, *, count: CountMethod | None, want_first: bool) -
     fed = 0
     try:
         for packet in stream.container.demux(stream):
+            if scan.alpha_data is None and packet.size > 0:
+                scan.alpha_data = packet.has_sidedata("matroska_block_additional")
             if count == "demux" and packet.size > 0 and not (packet.is_discard or packet.is_corrupt):
                 scan.frames += 1
                 scan.nbytes += packet.size
@@ -379,9 +378,7 @@ def _header_rate(stream: VideoStream) -> Fraction | None:
     return None
 
 
-def _header_duration(
-    container: InputContainer, stream: VideoStream, num_frames: int, rate: Fraction | None
-) -> float:
+def _header_duration(container: InputContainer, stream: VideoStream, num_frames: int, rate: Fraction | None) -> float:
     """Video duration from headers: stream duration, else container duration less the video start
     offset, else frames / rate."""
     if stream.duration and stream.time_base:
@@ -395,10 +392,12 @@ def _header_duration(
     return num_frames / float(rate) if rate else 0.0
 
 
-def _pix_fmt(stream: VideoStream) -> str:
-    """Decoder pixel format, with alpha for VP8/VP9 streams flagged ``alpha_mode`` in Matroska."""
+def _pix_fmt(stream: VideoStream, alpha_data: bool) -> str:
+    """Decoder pixel format; VP8/VP9 in Matroska with an ``alpha_mode`` tag whose first packet carries the
+    alpha plane (BlockAdditional side data) reports the ``yuva`` format an alpha-aware decoder yields. The
+    tag alone is not enough: it is sometimes left on files without alpha data."""
     fmt = stream.codec_context.pix_fmt or ""
-    alpha = stream.metadata.get("alpha_mode") == "1" or stream.metadata.get("ALPHA_MODE") == "1"
-    if alpha and fmt.startswith("yuv4") and stream.codec_context.codec.canonical_name in ("vp8", "vp9"):
+    tagged = stream.metadata.get("alpha_mode") == "1" or stream.metadata.get("ALPHA_MODE") == "1"
+    if tagged and alpha_data and fmt.startswith("yuv4") and stream.codec_context.codec.canonical_name in ("vp8", "vp9"):
         return "yuva" + fmt[3:]
     return fmt
