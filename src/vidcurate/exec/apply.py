@@ -38,10 +38,10 @@ def is_live(row: Row) -> bool:
     return not row.get("error") and not row.get("drop_reason")
 
 
-def guard(name: str, fn: Callable[..., T], *args: Any) -> tuple[T | None, str | None]:
+def guard(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, str | None]:
     """Call fn; on an exception return (None, error text) unless strict."""
     try:
-        return fn(*args), None
+        return fn(*args, **kwargs), None
     except Exception as exc:
         if STRICT:
             raise

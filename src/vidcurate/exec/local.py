@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -38,13 +39,16 @@ def fingerprint(specs: Specs, rows: list[Row], shard_size: int) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def _init(specs: Specs, strict: bool, queue: Any = None) -> None:
+def _init(specs: Specs, strict: bool, queue: Any = None, threads: int = 0) -> None:
+    """Worker start: build and set up the stages once; torch gets its share of the cores."""
     global _STAGES, _QUEUE
     apply.set_strict(strict)
     _STAGES = build_stages(specs)
     _QUEUE = queue
     for stage in _STAGES:
         stage.setup()
+    if "torch" in sys.modules and threads:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _run_shard(index: int, rows: list[Row], shard_path: str) -> int:
@@ -90,11 +94,13 @@ def run(
                 bar.advance(task)
         else:
             ctx = multiprocessing.get_context("spawn")
+            n = min(workers, len(todo))
+            threads = max(1, (os.cpu_count() or 1) // n)
             with ctx.Manager() as manager:
                 queue = manager.Queue()
                 drain = _Drain(queue, bar, stage_tasks)
                 drain.start()
-                with ProcessPoolExecutor(min(workers, len(todo)), ctx, _init, (specs, strict, queue)) as pool:
+                with ProcessPoolExecutor(n, ctx, _init, (specs, strict, queue, threads)) as pool:
                     futures = [pool.submit(_run_shard, i, shards[i], str(paths[i])) for i in todo]
                     for fut in as_completed(futures):
                         fut.result()

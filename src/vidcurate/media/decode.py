@@ -14,11 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
-from vidcurate.ops.base import FrameSpec
+if TYPE_CHECKING:
+    from vidcurate.ops.base import FrameSpec
 
 DECODES: collections.Counter[str] = collections.Counter()
 
@@ -92,6 +95,7 @@ def decode_pass(
         rate = stream.average_rate or stream.guessed_rate
         result.fps = float(rate) if rate else 0.0
         samplers = [_Sampler(s) for s in specs]
+        scalers: dict[tuple[int, int, str], VideoReformatter] = {}
         first_pts: float | None = None
         last_t = -1.0
         index = -1
@@ -111,7 +115,7 @@ def decode_pass(
                 continue
             wanted = [sampler.due(t - result.times[start_frame]) for sampler in samplers]
             if any(wanted):
-                on_frame(index, t, _convert(frame, specs, wanted, result))
+                on_frame(index, t, _convert(frame, specs, wanted, result, scalers))
     result.num_frames = len(result.times)
     return result
 
@@ -123,7 +127,11 @@ def _frame_time(frame: av.VideoFrame, fps: float, last_t: float) -> float:
 
 
 def _convert(
-    frame: av.VideoFrame, specs: Sequence[FrameSpec], wanted: list[bool], info: DecodeResult
+    frame: av.VideoFrame,
+    specs: Sequence[FrameSpec],
+    wanted: list[bool],
+    info: DecodeResult,
+    scalers: dict[tuple[int, int, str], VideoReformatter],
 ) -> list[np.ndarray | None]:
     cache: dict[tuple[int, int, str], np.ndarray] = {}
     out: list[np.ndarray | None] = []
@@ -136,7 +144,8 @@ def _convert(
         key = (width, height, spec.fmt)
         if key not in cache:
             coded = (height, width) if turns % 2 else (width, height)
-            arr = frame.to_ndarray(width=coded[0], height=coded[1], format=spec.fmt)
+            scaler = scalers.setdefault(key, VideoReformatter())
+            arr = scaler.reformat(frame, width=coded[0], height=coded[1], format=spec.fmt).to_ndarray()
             cache[key] = np.ascontiguousarray(np.rot90(arr, k=-turns)) if turns else arr
         out.append(cache[key])
     return out

@@ -142,7 +142,7 @@ def register(cls: type[Op]) -> type[Op]:
         raise TypeError(f"{cls.__qualname__} has no name")
     if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
         raise TypeError(f"op name {cls.name!r} registered twice")
-    if not dataclasses.is_dataclass(cls):
+    if "__dataclass_fields__" not in cls.__dict__:
         cls = dataclass(cls)
     REGISTRY[cls.name] = cls
     return cls
