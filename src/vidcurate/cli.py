@@ -136,7 +136,8 @@ def run(
             raise ConfigError("give --input and --output (or 'input'/'output' in the recipe)")
         rows = read_input(src)
         n = workers or spec.workers or os.cpu_count() or 1
-        out = local.run(rows, spec.ops, dst, workers=n, shard_size=spec.shard_size, strict=strict,
+        specs = recipe.resolve_paths(spec.ops, dst.resolve())
+        out = local.run(rows, specs, dst, workers=n, shard_size=spec.shard_size, strict=strict,
                         overwrite=overwrite, label=spec.name)
     except ConfigError as e:
         fail(str(e))

@@ -91,7 +91,7 @@ CATALOGUE: tuple[Column, ...] = (
     _C("match_label", "float", "100*cos", "match", "CLIP similarity of frames and the op's fixed `label` phrase"),
     _C("text", "str", "", "caption", "caption"),
     _C("text_len", "int", "token", "caption_clean", "caption length in words"),
-    _C("cut_mode", "str", "", "cut", "how the clip file was written: encode (frame-accurate) or copy (keyframe-aligned)"),
+    _C("cut_mode", "str", "", "cut", "how the clip was written: encode (frame-accurate) or copy (keyframe-aligned)"),
     _C("thumb", "str", "", "thumbnail", "base64 JPEG of the span's middle frame (for the report)"),
     _C("error", "str", "", "any", "'<op>: <ExceptionType>: <message>' when an op failed on this row"),
     _C("drop_reason", "str", "", "select/scenes", "why the row was dropped, e.g. 'select: flow >= 0.5'"),

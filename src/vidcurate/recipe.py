@@ -101,6 +101,20 @@ def parse(text: str, where: str = "<recipe>") -> Recipe:
     )
 
 
+def resolve_paths(specs: list[tuple[str, dict[str, Any]]], out_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Make the ops' relative output paths (e.g. cut's `save_dir`) relative to the run's output folder."""
+    from vidcurate.ops.base import REGISTRY
+
+    resolved = []
+    for name, params in specs:
+        params = dict(params)
+        for key in REGISTRY[name].run_paths:
+            if params.get(key) and not Path(params[key]).is_absolute():
+                params[key] = str(out_dir / params[key])
+        resolved.append((name, params))
+    return resolved
+
+
 def _key_line(node: yaml.Node, message: str) -> int | None:
     """Line of the parameter key an error message names, if it can be found."""
     if not isinstance(node, yaml.MappingNode) or not node.value:

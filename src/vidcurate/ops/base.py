@@ -39,6 +39,8 @@ class Op:
     resources: ClassVar[Resources] = Resources()
     #: columns this op adds; used by `run` to plan and by the report
     produces: ClassVar[tuple[str, ...]] = ()
+    #: path parameters that `vidcurate run` resolves against its output folder when they are relative
+    run_paths: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         check_params(self)

@@ -46,6 +46,7 @@ class Cut(Op):
     name = "cut"
     resources = Resources(cpus=1.0, memory_mb=1024)
     produces = ("path", "cut_mode", "num_frames", "fps", "width", "height", "duration")
+    run_paths = ("save_dir",)
 
     save_dir: str = ""
     mode: Literal["encode", "copy"] = "encode"
