@@ -1,0 +1,254 @@
+"""`ocr`: how much of each span is covered by on-screen text (PP-OCR text detection, no recognition).
+
+Training sets for text-to-video drop clips with burned-in captions, watermarks and title cards, so the
+score is the text area, not the words: only the detection stage of PP-OCR (the DB detector that ships
+inside the `rapidocr` wheel, run by onnxruntime) is used. Frames come from the shared decode pass at
+`rate` samples per second, capped at `max_frames` per span; see `SpanSampler` for how spans are sampled.
+"""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from vidcurate.manifest import Row
+from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
+
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+
+
+def planned_spans(row: Row) -> list[Span] | None:
+    """The spans the decode pass will be scored on, when they are known before decoding starts."""
+    from vidcurate.exec.scan import own_span
+
+    span = own_span(row)
+    if span is not None:
+        return [span]
+    if row.get("scene_frames"):
+        return sorted((int(s), int(e)) for s, e in row["scene_frames"])
+    if row.get("num_frames"):
+        return [(0, int(row["num_frames"]))]
+    return None
+
+
+class SpanSampler:
+    """Rate sampling with a cap per span, for frame ops whose per-frame work is expensive.
+
+    The decode pass already delivers frames at the op's `rate`. When the spans are known up front (a
+    scene row, a clip, a source whose scenes were detected by an earlier step) `want` also spaces the
+    samples of each span at least `duration / cap` apart, so a long static shot costs `cap` model calls,
+    not `rate * duration`. When the spans are found in the same pass (scene detection alongside), every
+    delivered frame is scored and `pick` keeps `cap` evenly spaced ones per span. A span that received no
+    sample (shorter than the sampling period) is scored from the sample nearest in time to its middle,
+    which may lie in a neighbouring span up to half a period away; a scene row decoded on its own span
+    always gets its first frame, since the decode pass starts sampling there.
+    """
+
+    def __init__(self, row: Row, cap: int) -> None:
+        self.cap = cap
+        self.spans = planned_spans(row)
+        self.starts = [s for s, _ in self.spans] if self.spans else []
+        fps = float(row.get("fps") or 0)
+        self.period = [(e - s) / fps / cap if fps > 0 else 0.0 for s, e in self.spans or []]
+        self.next_t: dict[int, float] = {}
+
+    def want(self, index: int, t: float) -> bool:
+        """Whether the op should do its work on this delivered frame."""
+        if not self.spans:
+            return True
+        k = bisect.bisect_right(self.starts, index) - 1
+        if k < 0 or index >= self.spans[k][1]:
+            return True
+        if t + 1e-6 < self.next_t.get(k, -1.0):
+            return False
+        self.next_t[k] = t + self.period[k]
+        return True
+
+    def pick(self, samples: list[tuple[int, float, Any]], spans: list[Span], times: list[float]) -> list[list[Any]]:
+        """Per span, the values of up to `cap` evenly spaced samples inside it (or the nearest one)."""
+        if not samples:
+            raise ValueError("no frame was sampled")
+        samples = sorted(samples, key=lambda s: s[0])
+        indices = [s[0] for s in samples]
+        out = []
+        for start, end in spans:
+            lo, hi = bisect.bisect_left(indices, start), bisect.bisect_left(indices, end)
+            inside = samples[lo:hi]
+            if len(inside) > self.cap:
+                keep = np.linspace(0, len(inside) - 1, self.cap).round().astype(int)
+                inside = [inside[i] for i in keep]
+            if not inside:
+                mid = _span_middle(start, end, times)
+                inside = [min(samples, key=lambda s: abs(s[1] - mid))]
+            out.append([s[2] for s in inside])
+        return out
+
+
+def _span_middle(start: int, end: int, times: list[float]) -> float:
+    if not times:
+        return 0.0
+    first = times[min(max(start, 0), len(times) - 1)]
+    last = times[min(max(end - 1, 0), len(times) - 1)]
+    return (first + last) / 2
+
+
+def text_area(boxes: list[list[int]], width: int, height: int) -> float:
+    """Share of a width x height frame covered by the union of axis-aligned boxes."""
+    if not boxes or width <= 0 or height <= 0:
+        return 0.0
+    mask = np.zeros((height, width), bool)
+    for x0, y0, x1, y1 in boxes:
+        mask[max(0, y0) : min(height, y1), max(0, x0) : min(width, x1)] = True
+    return float(mask.mean())
+
+
+@register
+class Ocr(FrameOp):
+    """Text area ratio per span from PP-OCR text detection, plus the text boxes in display pixels.
+
+    Per sampled frame: detect text quads (DB detector at the frame's analysis size rounded to multiples of
+    32), keep those with score >= `box_score` that look like a line of text (`_is_text_line`: height at
+    least `min_box` analysis pixels, at most `max_line` of the frame's short side, since fine texture can
+    light up the whole probability map, and elongated when tall), take their axis-aligned bounding boxes
+    and measure the union area / frame area. Per span: `ocr` is the max (default; a caption card anywhere
+    in the clip counts) or the mean over sampled frames, `ocr_boxes` are the boxes of the sampled frame
+    with the most text, scaled to display pixels, and `ocr_frames` is how many frames were scored.
+    """
+
+    name = "ocr"
+    resources = Resources(cpus=1.0, memory_mb=600)
+    produces = ("ocr", "ocr_boxes", "ocr_frames")
+
+    rate: float = 0.5
+    max_frames: int = 4
+    short_side: int = 270
+    box_score: float = 0.6
+    min_box: int = 6
+    max_line: float = 0.4
+    reduce: Literal["max", "mean"] = "max"
+    threads: int = 1
+    model_path: str = ""
+
+    def validate(self) -> None:
+        if not self.rate > 0:
+            raise self.bad("rate", f"must be > 0 samples per second, got {self.rate}")
+        if self.max_frames < 1:
+            raise self.bad("max_frames", f"must be >= 1, got {self.max_frames}")
+        if not 32 <= self.short_side <= 2160:
+            raise self.bad("short_side", f"must be within 32..2160 pixels, got {self.short_side}")
+        if not 0 < self.box_score < 1:
+            raise self.bad("box_score", f"must be within (0, 1), got {self.box_score}")
+        if self.min_box < 0:
+            raise self.bad("min_box", f"must be >= 0 pixels, got {self.min_box}")
+        if not 0 < self.max_line <= 1:
+            raise self.bad("max_line", f"must be within (0, 1], got {self.max_line}")
+        if self.threads < 1:
+            raise self.bad("threads", f"must be >= 1, got {self.threads}")
+        if self.model_path and not Path(self.model_path).is_file():
+            raise self.bad("model_path", f"no such file: {self.model_path}")
+
+    def setup(self) -> None:
+        """Load the packaged PP-OCR detection model (never downloads: the model path is always given)."""
+        if getattr(self, "_det", None) is not None:
+            return
+        model = Path(self.model_path) if self.model_path else default_det_model()
+        from rapidocr import RapidOCR
+
+        engine = RapidOCR(params={
+            "Global.use_cls": False,
+            "Global.use_rec": False,
+            "Global.log_level": "warning",
+            "Det.model_path": str(model),
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 4096,
+            "Det.box_thresh": self.box_score,
+            "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        })
+        self._det = engine._load_det_model()
+
+    def frame_spec(self) -> FrameSpec:
+        return FrameSpec(fmt="bgr24", short_side=self.short_side, rate=self.rate)
+
+    def start(self, row: Row) -> dict[str, Any]:
+        self.setup()
+        return {"sampler": SpanSampler(row, self.max_frames), "samples": [], "size": None}
+
+    def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
+        if not state["sampler"].want(index, t):
+            return
+        state["size"] = (frame.shape[1], frame.shape[0])
+        state["samples"].append((index, t, self.detect(frame)))
+
+    def detect(self, frame: np.ndarray) -> list[list[int]]:
+        """Axis-aligned text boxes [x0, y0, x1, y1] (x1/y1 exclusive) in the frame's pixels."""
+        result = self._det(frame)
+        if result.boxes is None or not len(result.boxes):
+            return []
+        boxes = []
+        for quad, score in zip(result.boxes, result.scores):
+            if score < self.box_score:
+                continue
+            pts = np.asarray(quad, np.float32)
+            sides = sorted((np.linalg.norm(pts[1] - pts[0]), np.linalg.norm(pts[3] - pts[0])))
+            if not _is_text_line(sides[0], sides[1], min(frame.shape[:2]), self.min_box, self.max_line):
+                continue
+            x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+            x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 1
+            boxes.append([int(x0), int(y0), int(x1), int(y1)])
+        return boxes
+
+    def finish(self, state: dict[str, Any], row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
+        width, height = state["size"] or (0, 0)
+        disp_w, disp_h = int(row.get("width") or width), int(row.get("height") or height)
+        sx, sy = (disp_w / width, disp_h / height) if width and height else (1.0, 1.0)
+        out = []
+        for boxes_per_frame in state["sampler"].pick(state["samples"], spans, times):
+            areas = [text_area(b, width, height) for b in boxes_per_frame]
+            best = int(np.argmax(areas))
+            score = max(areas) if self.reduce == "max" else float(np.mean(areas))
+            boxes = [_scale(b, sx, sy, disp_w, disp_h) for b in boxes_per_frame[best]]
+            out.append({"ocr": round(score, 5), "ocr_boxes": boxes, "ocr_frames": len(areas)})
+        return out
+
+
+def _is_text_line(height: float, length: float, frame_side: int, min_box: int, max_line: float) -> bool:
+    """Whether a detected quad (short side `height`, long side `length`) is plausibly a line of text.
+
+    Lines shorter than `min_box` pixels are dropped as noise and lines taller than `max_line` of the frame's
+    short side as texture. Lines taller than half of that must be at least twice as long as tall: big
+    title words are elongated, while the compact high-contrast blobs that DB also fires on (an aircraft
+    against the sky, a coin; measured on the external set) are not.
+    """
+    if height < min_box or height > max_line * frame_side:
+        return False
+    return height <= 0.5 * max_line * frame_side or length >= 2 * height
+
+
+def _scale(box: list[int], sx: float, sy: float, width: int, height: int) -> list[int]:
+    x0, y0, x1, y1 = box
+    return [
+        max(0, int(np.floor(x0 * sx))),
+        max(0, int(np.floor(y0 * sy))),
+        min(width, int(np.ceil(x1 * sx))),
+        min(height, int(np.ceil(y1 * sy))),
+    ]
+
+
+def default_det_model() -> Path:
+    """The PP-OCR detection model packaged in the rapidocr wheel; fail fast with a fix when absent."""
+    try:
+        import rapidocr
+    except ImportError as e:
+        raise RuntimeError("ocr needs the 'rapidocr' (3.x) and 'onnxruntime' packages: pip install rapidocr "
+                           "onnxruntime") from e
+    path = Path(rapidocr.__file__).parent / "models" / DET_MODEL
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ocr: PP-OCR detection weights {DET_MODEL} are not in the rapidocr package ({path.parent}); "
+            "reinstall rapidocr>=3 (its wheel ships them) or give model_path=<a PP-OCR det .onnx file>"
+        )
+    return path

@@ -1,0 +1,222 @@
+"""Tests for the `ocr` op: text area and boxes from PP-OCR detection, per span, from the shared decode pass."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vidcurate.errors import ConfigError
+from vidcurate.exec.apply import apply
+from vidcurate.media.decode import DECODES
+from vidcurate.media.synth import texture, write_video
+from vidcurate.ops.base import build
+from vidcurate.ops.ocr import SpanSampler, text_area
+
+
+def iou(a: list[int], b: list[int]) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+@pytest.fixture(scope="module")
+def ocr():
+    op = build("ocr", {})
+    op.setup()
+    return op
+
+
+def _row(path: Path, truth: dict | None = None, **extra: object) -> dict:
+    row = {"id": path.stem, "path": str(path)}
+    if truth:
+        row.update(width=truth["width"], height=truth["height"], fps=truth["fps"], num_frames=truth["num_frames"])
+    row.update(extra)
+    return row
+
+
+def _text_frame(width: int, height: int, seed: int, lines: list[tuple[str, int, int]], scale: float) -> tuple:
+    """A subdued texture with white lines of text; returns the frame and tight truth boxes."""
+    rng = np.random.default_rng(seed)
+    frame = cv2.addWeighted(texture(rng, height, width, (95, 105, 120)), 0.5, np.full((height, width, 3), 90, np.uint8),
+                            0.5, 0)
+    boxes = []
+    for text, x, y in lines:
+        mask = np.zeros((height, width), np.uint8)
+        thick = max(1, round(2.5 * scale))
+        cv2.putText(mask, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick, cv2.LINE_AA)
+        cv2.putText(frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        ys, xs = np.nonzero(mask)
+        boxes.append([int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1])
+    return frame, boxes
+
+
+@pytest.fixture(scope="module")
+def half_text(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[list[int]]]:
+    """640x360, 24 fps, 96 frames: no text in frames 0-47, a caption line in frames 48-95."""
+    plain, _ = _text_frame(640, 360, 1, [], 1.0)
+    captioned, boxes = _text_frame(640, 360, 1, [("Breaking news tonight", 60, 300)], 1.6)
+    path = tmp_path_factory.mktemp("ocr") / "half_text.mp4"
+    write_video(path, [plain] * 48 + [captioned] * 48, fps=24)
+    return path, boxes
+
+
+def test_text_video_scores_text_with_boxes_on_the_truth(ocr, samples) -> None:
+    root, truth = samples
+    gt = truth["videos"]["text/text.mp4"]
+    out = apply(ocr, [_row(root / "text/text.mp4", gt)])[0]
+    assert not out.get("error")
+    assert out["ocr"] > 0.5 * gt["text_area_ratio"]
+    assert out["ocr_frames"] >= 1
+    for box in gt["text_boxes"]:
+        assert max(iou(box, found) for found in out["ocr_boxes"]) > 0.5
+
+
+def test_textless_twin_scores_zero(ocr, samples) -> None:
+    root, truth = samples
+    out = apply(ocr, [_row(root / "text/notext.mp4", truth["videos"]["text/notext.mp4"])])[0]
+    assert out["ocr"] < 0.005
+    assert out["ocr_boxes"] == []
+
+
+@pytest.mark.parametrize("rel", ["motion/static.mp4", "camera/pan_left.mp4", "quality/black_frozen.mp4"])
+def test_synthetic_textless_content_scores_near_zero(ocr, samples, rel: str) -> None:
+    root, truth = samples
+    out = apply(ocr, [_row(root / rel, truth["videos"][rel])])[0]
+    assert out["ocr"] < 0.02
+
+
+def test_scenes_are_scored_separately_from_one_decode(ocr, half_text) -> None:
+    path, boxes = half_text
+    row = _row(path, width=640, height=360, fps=24.0, num_frames=96, scene_frames=[[0, 48], [48, 96]])
+    before = DECODES[str(path)]
+    out = apply(ocr, [row])[0]
+    assert DECODES[str(path)] == before + 1
+    first, second = out["scene_scores"]
+    assert first["ocr"] < 0.005 and first["ocr_boxes"] == []
+    assert second["ocr"] > 0.02
+    assert max(iou(boxes[0], found) for found in second["ocr_boxes"]) > 0.5
+
+
+def test_boxes_are_in_display_pixels_when_analysis_is_smaller(half_text) -> None:
+    path, boxes = half_text
+    small = build("ocr", {"short_side": 270})
+    out = apply(small, [_row(path, width=640, height=360, fps=24.0, num_frames=96)])[0]
+    assert max(iou(boxes[0], found) for found in out["ocr_boxes"]) > 0.5
+    assert all(0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 360 for x0, y0, x1, y1 in out["ocr_boxes"])
+
+
+def test_scene_row_is_scored_on_its_own_span(ocr, half_text) -> None:
+    path, boxes = half_text
+    rows = [_row(path, width=640, height=360, fps=24.0, num_frames=48, start_frame=s, end_frame=e,
+                 source_path=str(path)) for s, e in [(0, 48), (48, 96)]]
+    first, second = apply(ocr, rows)
+    assert first["ocr"] < 0.005
+    assert max(iou(boxes[0], found) for found in second["ocr_boxes"]) > 0.5
+
+
+def test_mean_reduction_averages_over_the_sampled_frames(half_text) -> None:
+    path, _ = half_text
+    row = _row(path, width=640, height=360, fps=24.0, num_frames=96)
+    peak = apply(build("ocr", {"max_frames": 8}), [row])[0]
+    mean = apply(build("ocr", {"max_frames": 8, "reduce": "mean"}), [row])[0]
+    assert 0.3 * peak["ocr"] < mean["ocr"] < 0.7 * peak["ocr"]
+    assert mean["ocr_boxes"] == peak["ocr_boxes"]
+
+
+def test_cap_limits_detector_calls_per_known_span(half_text) -> None:
+    path, _ = half_text
+    op = build("ocr", {"rate": 24.0, "max_frames": 2})
+    op.setup()
+    calls = []
+    inner = op._det
+    op._det = lambda frame: calls.append(1) or inner(frame)
+    row = _row(path, width=640, height=360, fps=24.0, num_frames=96, scene_frames=[[0, 48], [48, 96]])
+    out = apply(op, [row])[0]
+    assert [s["ocr_frames"] for s in out["scene_scores"]] == [2, 2]
+    assert len(calls) <= 5
+
+
+def test_span_without_a_sample_takes_the_nearest_one() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x"}, cap=3)
+    times = [i / 10 for i in range(100)]
+    samples = [(0, 0.0, "a"), (50, 5.0, "b"), (90, 9.0, "c")]
+    picked = sampler.pick(samples, [(0, 40), (41, 45), (60, 80), (85, 100)], times)
+    assert picked == [["a"], ["b"], ["b"], ["c"]]
+
+
+def test_cap_keeps_evenly_spaced_samples_when_spans_are_found_in_the_same_pass() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x"}, cap=3)
+    samples = [(i, float(i), i) for i in range(0, 100, 10)]
+    assert sampler.want(55, 55.0)
+    assert sampler.pick(samples, [(0, 100)], [float(i) for i in range(100)]) == [[0, 40, 90]]
+
+
+def test_text_area_is_the_union_of_boxes() -> None:
+    assert text_area([[0, 0, 10, 10], [5, 5, 15, 15]], 20, 10) == pytest.approx((100 + 50 - 25) / 200)
+    assert text_area([], 20, 10) == 0.0
+
+
+@pytest.mark.parametrize("rel", ["broken/empty.mp4", "broken/not_video.mp4"])
+def test_bad_file_becomes_an_error_row(ocr, samples, rel: str) -> None:
+    root, _ = samples
+    out = apply(ocr, [_row(root / rel)])[0]
+    assert out["error"].startswith(("decode", "ocr"))
+    assert "ocr" not in out
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("rate", 0), ("max_frames", 0), ("short_side", 8), ("box_score", 1.5), ("min_box", -1), ("max_line", 0),
+     ("reduce", "median"), ("threads", 0), ("model_path", "/nonexistent/det.onnx"), ("rate", "fast")],
+)
+def test_bad_parameter_names_op_and_key(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"'ocr'.*'{key}'"):
+        build("ocr", {key: value})
+
+
+def test_runs_without_network(samples, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ocr tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    root, truth = samples
+    op = build("ocr", {})
+    op.setup()
+    out = apply(op, [_row(root / "text/text.mp4", truth["videos"]["text/text.mp4"])])[0]
+    assert out["ocr"] > 0
+
+
+def test_missing_weights_fail_with_a_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import rapidocr
+
+    from vidcurate.ops.ocr import default_det_model
+
+    monkeypatch.setattr(rapidocr, "__file__", str(tmp_path / "rapidocr" / "__init__.py"))
+    with pytest.raises(FileNotFoundError, match="PP-OCR detection weights.*model_path"):
+        default_det_model()
+
+
+TEXT_FILES = ["datajuicer_video2.mp4", "moviepy_smpte-2997.mp4", "pyscenedetect_counter.mp4",
+              "torchcodec_h265_video.mp4"]
+TEXTLESS_FILES = ["kivy_cityCC0.mpg", "opencv_Megamind.avi", "opencv_tree.avi", "torchcodec_nasa_13013.mp4"]
+
+
+@pytest.mark.parametrize("name", TEXT_FILES + TEXTLESS_FILES)
+def test_real_footage_with_burned_in_text_scores_clearly(external: Path, name: str) -> None:
+    from vidcurate.media.probe import probe
+
+    info = probe(external / name)
+    row = _row(external / name, **{k: info[k] for k in ("width", "height", "fps", "num_frames") if info.get(k)})
+    out = apply(build("ocr", {"max_frames": 2}), [row])[0]
+    assert not out.get("error")
+    if name in TEXT_FILES:
+        assert out["ocr"] > 0.03
+    else:
+        assert out["ocr"] < 0.01
