@@ -1,0 +1,95 @@
+"""The shared decode pass: display orientation, per-frame times, sampling, shared conversions, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidcurate.media import decode
+from vidcurate.media.decode import decode_pass
+from vidcurate.media.synth import write_video
+from vidcurate.ops.base import FrameSpec
+
+
+def collect(path: Path, specs: list[FrameSpec], **kwargs: int) -> tuple[decode.DecodeResult, list[tuple]]:
+    got: list[tuple] = []
+    info = decode_pass(path, specs, lambda i, t, arrays: got.append((i, t, arrays)), **kwargs)
+    return info, got
+
+
+def test_rotated_sample_comes_out_upright_with_the_marker_top_left(samples: tuple[Path, dict]) -> None:
+    root, truth = samples
+    gt = truth["videos"]["odd/rotated.mp4"]
+    info, got = collect(root / "odd/rotated.mp4", [FrameSpec(fmt="gray")])
+    assert (info.width, info.height) == (gt["width"], gt["height"]) == (180, 320)
+    frame = got[0][2][0]
+    assert frame.shape == (320, 180)
+    x0, y0, x1, y1 = gt["marker_box"]
+    assert frame[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].mean() > 240
+    assert frame[-22:-2, -22:-2].mean() < 240
+
+
+def test_sar_sample_is_delivered_at_display_size(samples: tuple[Path, dict]) -> None:
+    root, truth = samples
+    info, got = collect(root / "odd/sar.mp4", [FrameSpec(fmt="rgb24")])
+    assert (info.width, info.height) == (320, 180)
+    assert got[0][2][0].shape == (180, 320, 3)
+
+
+def test_vfr_sample_gives_each_frame_its_own_timestamp(samples: tuple[Path, dict]) -> None:
+    root, truth = samples
+    gt = truth["videos"]["odd/vfr.mp4"]
+    info, got = collect(root / "odd/vfr.mp4", [FrameSpec(width=32, height=18)])
+    assert info.num_frames == gt["num_frames"]
+    assert np.allclose(info.times, gt["timestamps"], atol=1e-3)
+    assert np.allclose([t for _, t, _ in got], gt["timestamps"], atol=1e-3)
+
+
+def test_rate_sampling_picks_frames_by_time_and_other_specs_still_get_every_frame(
+    samples: tuple[Path, dict],
+) -> None:
+    root, _ = samples
+    info, got = collect(root / "motion/slow.mp4", [FrameSpec(rate=6.0, short_side=36), FrameSpec(short_side=36)])
+    sampled = [i for i, _, arrays in got if arrays[0] is not None]
+    assert sampled == list(range(0, info.num_frames, 4))
+    assert [i for i, _, arrays in got if arrays[1] is not None] == list(range(info.num_frames))
+
+
+def test_rate_sampling_alone_converts_only_the_due_frames(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    info, got = collect(root / "motion/slow.mp4", [FrameSpec(rate=2.0)])
+    assert [i for i, _, _ in got] == list(range(0, info.num_frames, 12))
+
+
+def test_specs_with_the_same_size_and_format_share_one_conversion(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    specs = [FrameSpec(fmt="bgr24", short_side=90), FrameSpec(fmt="bgr24", width=160, height=90),
+             FrameSpec(fmt="rgb24", short_side=90)]
+    _, got = collect(root / "motion/slow.mp4", specs)
+    a, b, c = got[0][2]
+    assert a is b and a.shape == (90, 160, 3)
+    assert c is not a and np.abs(c.astype(int) - a[..., ::-1]).mean() < 2
+
+
+def test_start_and_end_frame_limit_the_frames_handed_out(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    info, got = collect(root / "cuts/three_cuts.mp4", [FrameSpec(short_side=36)], start_frame=30, end_frame=54)
+    assert [i for i, _, _ in got] == list(range(30, 54))
+    assert got[0][1] == pytest.approx(30 / 24, abs=1e-3)
+    assert info.num_frames == 54
+
+
+def test_every_pass_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.mp4"
+    write_video(path, [np.full((16, 16, 3), 100, np.uint8)] * 3, fps=10)
+    before = decode.DECODES[str(path)]
+    collect(path, [FrameSpec()])
+    assert decode.DECODES[str(path)] == before + 1
+
+
+def test_delayed_start_times_are_relative_to_the_first_frame(external: Path) -> None:
+    info, _ = collect(external / "pyscenedetect_delayed_start.mp4", [FrameSpec(width=32, height=18)])
+    assert info.times[0] == 0.0
+    assert np.allclose(np.diff(info.times), 1 / 25, atol=1e-3)
