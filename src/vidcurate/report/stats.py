@@ -49,25 +49,12 @@ def funnel(rows: list[Row]) -> Funnel:
             if "source_id" not in row:
                 broken.add(source)
         elif row.get("drop_reason"):
-            out.drop_reasons[_reason_key(str(row["drop_reason"]))] += 1
+            out.drop_reasons[str(row["drop_reason"])] += 1
         else:
             out.kept += 1
             out.clips_written += is_clip_file(row)
     out.sources, out.broken = len(sources), len(broken)
     return out
-
-
-def _reason_key(reason: str) -> str:
-    """Group drop reasons that differ only in numbers of the same rule (e.g. scene lengths)."""
-    return reason if reason.startswith("select:") else " ".join(w for w in reason.split() if not _number(w))
-
-
-def _number(word: str) -> bool:
-    try:
-        float(word)
-    except ValueError:
-        return False
-    return True
 
 
 def numeric_columns(rows: list[Row]) -> list[str]:
