@@ -1,0 +1,100 @@
+"""The fused pipeline end to end: one decode per source, select before cut, kill -9 and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from vidcurate import manifest, recipe
+from vidcurate.exec import local
+from vidcurate.ingest import scan_folder
+from vidcurate.media import cut, decode
+
+RECIPE = """
+name: pipeline-test
+shard_size: 1
+ops:
+  - probe: {}
+  - select: {where: "num_frames >= 16"}
+  - scenes: {min_seconds: 0.5}
+  - motion: {}
+  - quality: {}
+  - thumbnail: {}
+  - split: {}
+  - select: {where: "black_ratio < 0.5"}
+  - cut: {save_dir: clips, preset: ultrafast}
+"""
+
+
+def _subset(samples: tuple[Path, dict], tmp: Path) -> Path:
+    root, truth = samples
+    keep = ["cuts/three_cuts.mp4", "cuts/fade.mp4", "motion/fast.mp4", "camera/pan_left.mp4",
+            "quality/black_frozen.mp4", "broken/empty.mp4", "odd/rotated.mp4", "odd/vfr.mp4"]
+    for rel in keep:
+        dst = tmp / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.link(root / rel, dst)
+    return tmp
+
+
+def test_fused_run_decodes_each_source_once_and_cuts_only_kept_scenes(
+    samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    src = _subset(samples, tmp_path / "src")
+    spec = recipe.parse(RECIPE)
+    rows = scan_folder(src)
+    decode.DECODES.clear()
+    cut.ENCODES.clear()
+    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out")
+    readable = [r for r in rows if not r["relpath"].startswith("broken/")]
+    assert sorted(decode.DECODES) == sorted(r["path"] for r in readable)
+    assert set(decode.DECODES.values()) == {1}
+    kept = [r for r in out if not r.get("error") and not r.get("drop_reason")]
+    assert kept and all(Path(r["path"]).is_file() and r["path"] != r["source_path"] for r in kept)
+    assert sum(cut.ENCODES.values()) == len(kept)
+    black = [r for r in out if r.get("drop_reason", "").startswith("select: black_ratio")]
+    assert black and all(r["path"] == r["source_path"] for r in black), "dropped scenes are never encoded"
+    assert [r for r in out if r.get("error")] == [r for r in out if r["relpath"] == "broken/empty.mp4"]
+    three = [r for r in out if r.get("source_id", "").startswith("three_cuts")]
+    assert [(r["start_frame"], r["end_frame"]) for r in three] == [(0, 30), (30, 54), (54, 90), (90, 120)]
+
+
+def _launch(recipe_file: Path, src: Path, out: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "vidcurate.cli", "run", str(recipe_file), "-i", str(src), "-o", str(out),
+           "--workers", "2"]
+    return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _relative(rows: list[dict], out: Path) -> list[dict]:
+    return [{k: (v.replace(str(out), "OUT") if isinstance(v, str) else v) for k, v in r.items()} for r in rows]
+
+
+def test_kill_9_then_rerun_matches_and_does_not_reencode_written_clips(
+    samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    src = _subset(samples, tmp_path / "src")
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(RECIPE)
+    assert _launch(recipe_file, src, tmp_path / "ref").wait(timeout=600) == 0
+    killed = tmp_path / "killed"
+    proc = _launch(recipe_file, src, killed)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((killed / "clips").glob("*.mp4"))) < 3:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in (killed / "clips").glob("*.mp4")}
+    shards_before = len(list((killed / "shards").glob("*.parquet")))
+    assert before and shards_before < 8, "the kill must land mid-run"
+    assert _launch(recipe_file, src, killed).wait(timeout=600) == 0
+    after = {p.name: p.stat().st_mtime_ns for p in (killed / "clips").glob("*.mp4")}
+    assert all(after[name] == mtime for name, mtime in before.items()), "written clips were encoded again"
+    assert not [p for p in (killed / "clips").iterdir() if p.name.startswith(".")], "no temp files left"
+    ref = _relative(manifest.read(tmp_path / "ref" / "manifest.parquet"), tmp_path / "ref")
+    got = _relative(manifest.read(killed / "manifest.parquet"), killed)
+    assert got == ref
+    assert sorted(after) == sorted(p.name for p in (tmp_path / "ref" / "clips").glob("*.mp4"))
