@@ -12,9 +12,53 @@ from vidcurate.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_shipped_recipes_validate() -> None:
-    for path in sorted((ROOT / "recipes").glob("*.yaml")):
-        assert recipe.load(path).ops, path
+MODEL_RECIPES = ("full.yaml", "opensora_v1_2.yaml")
+
+
+@pytest.fixture()
+def tiny_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Random-weight CLIP and aesthetic head where users put theirs ($VIDCURATE_MODELS), under the real names."""
+    from vidcurate.models.randomclip import save_random_clip, save_random_head
+    from vidcurate.ops.aesthetic import HEAD_NAME
+
+    home = tmp_path / "models"
+    save_random_clip(home / "openai" / "clip-vit-large-patch14")
+    save_random_head(home / HEAD_NAME)
+    monkeypatch.setenv("VIDCURATE_MODELS", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
+    return home
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "recipes").glob("*.yaml")))
+def test_shipped_recipes_validate_or_name_their_missing_weights(name: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDCURATE_MODELS", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    if name in MODEL_RECIPES:
+        with pytest.raises(ConfigError, match=r"recipes/.*\.yaml:\d+: op 'aesthetic': key 'head'.*not on this machine"):
+            recipe.load(ROOT / "recipes" / name)
+    else:
+        assert recipe.load(ROOT / "recipes" / name).ops
+
+
+@pytest.mark.parametrize("name", MODEL_RECIPES)
+def test_model_recipes_validate_once_weights_are_provided(name: str, tiny_weights: Path) -> None:
+    assert recipe.load(ROOT / "recipes" / name).ops
+
+
+def test_opensora_recipe_runs_end_to_end_with_tiny_weights(
+    tiny_weights: Path, samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    from vidcurate.exec import local
+    from vidcurate.ingest import scan_folder
+
+    spec = recipe.load(ROOT / "recipes" / "opensora_v1_2.yaml")
+    rows = [r for r in scan_folder(samples[0]) if r["relpath"] in ("cuts/three_cuts.mp4", "broken/empty.mp4")]
+    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out")
+    scenes = [r for r in out if r.get("source_id")]
+    assert len(scenes) == 4 and all(isinstance(r.get("aes"), float) for r in scenes)
+    assert all((r.get("drop_reason") == "select: aes >= 5") == (r["aes"] < 5) for r in scenes)
+    assert [r["relpath"] for r in out if r.get("error")] == ["broken/empty.mp4"]
 
 
 def test_unknown_op_names_the_line() -> None:

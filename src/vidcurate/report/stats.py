@@ -62,7 +62,8 @@ def numeric_columns(rows: list[Row]) -> list[str]:
     found: dict[str, None] = {}
     for row in rows:
         for key, value in row.items():
-            if key in NOT_PLOTTED or isinstance(value, bool) or not isinstance(value, (int, float)):
+            counter = key.endswith("_frames") and key != "num_frames"
+            if key in NOT_PLOTTED or counter or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             if math.isfinite(value):
                 found[key] = None
