@@ -82,7 +82,7 @@ ops:
 def _run(recipe: Path, src: Path, out: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "vidcurate.cli", "run", str(recipe), "--input", str(src),
            "--output", str(out), "--workers", "2"]
-    return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_manifest(tmp_path: Path) -> None:
