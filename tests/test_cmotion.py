@@ -119,3 +119,14 @@ def test_real_footage_tripod_is_static_and_phone_pan_is_a_pan(external: Path) ->
     assert _label(external / "torchcodec_nasa_13013.mp4")["cmotion"] == "static"
     # stored upside down (rotation 180): in display orientation the content moves right, the camera left
     assert _label(external / "moviepy_fire2.mp4")["cmotion"] == "pan_left"
+
+
+def test_default_frames_are_a_subset_of_motions_and_share_its_conversion(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    specs = [build("motion").frame_spec(), build("cmotion").frame_spec()]
+    seen: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+    decode.decode_pass(root / "odd/vfr.mp4", specs, lambda i, t, arrays: seen.append((arrays[0], arrays[1])))
+    shared = [m for m, c in seen if c is not None]
+    assert shared and all(m is not None for m in shared)
+    assert all(m is c for m, c in seen if c is not None)
+    assert len(shared) < len(seen)

@@ -10,6 +10,8 @@ with pyramidal Lucas-Kanade, and a similarity transform (translation, rotation, 
 RANSAC (`cv2.estimateAffinePartial2D`). Its motion at the frame centre, divided by the frame size and the
 time gap, gives the camera's velocity in frame widths (x) and heights (y) per second; the log of its scale
 per second gives the zoom rate. Per span, the median over pairs is compared with `min_pan` / `min_zoom`.
+The defaults (2 samples/s at a 128 px short side: every other frame `motion` samples at its 4/s, same size
+and format) let both ops share one frame conversion in the decode pass.
 
 `unknown` means the camera motion cannot be told: the span has no pair inside it (shorter than 1/rate s),
 most pairs have too few trackable corners (flat or black picture), the similarity model explains too few
@@ -31,8 +33,10 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
-from vidcurate.ops.motion import DEFAULT_RATE, REF_SHORT_SIDE, PairTracker, upscale_gray
+from vidcurate.ops.motion import DEFAULT_SHORT_SIDE, PairTracker, upscale_gray
 
+DEFAULT_RATE = 2.0
+"""Samples per second; a divisor of `motion`'s default rate, so its samples are a subset of motion's."""
 GRID = 8
 """Corners are spread over a GRID x GRID grid so that a textured foreground cannot outvote the background."""
 LK_WINDOW = (15, 15)
@@ -62,7 +66,7 @@ class CameraMotion(FrameOp):
     produces = ("cmotion", "cmotion_dx", "cmotion_dy", "cmotion_zoom")
 
     rate: float = DEFAULT_RATE
-    short_side: int = REF_SHORT_SIDE
+    short_side: int = DEFAULT_SHORT_SIDE
     min_pan: float = 0.03
     min_zoom: float = 0.03
     min_inliers: float = 0.5
