@@ -12,7 +12,7 @@ from vidcurate.errors import ConfigError
 from vidcurate.exec.apply import apply
 from vidcurate.media.decode import DECODES
 from vidcurate.ops.base import build
-from vidcurate.ops.face import _Sample
+from vidcurate.sampling import Sample, SpanSampler
 
 
 def _face(path: Path, **params: object) -> dict:
@@ -30,14 +30,15 @@ def test_face_free_synthetic_video_scores_zero(samples, rel: str) -> None:
 
 def test_spans_take_the_largest_face_of_their_samples_or_the_nearest_sample() -> None:
     op = build("face")
-    state = [_Sample(0, 0.0, 0.0, 0), _Sample(24, 1.0, 0.05, 1), _Sample(48, 2.0, 0.2, 2), _Sample(72, 3.0, 0.0, 0)]
+    state = SpanSampler({"id": "x", "path": "x", "fps": 24.0, "num_frames": 96}, 4, None)
+    state.samples.extend(Sample(i, i / 24, v) for i, v in [(0, (0.0, 0)), (24, (0.05, 1)), (48, (0.2, 2)),
+                                                           (72, (0.0, 0))])
     times = [i / 24 for i in range(96)]
     cols = op.finish(state, {}, [(0, 50), (66, 67), (50, 96), (30, 31)], times)
-    assert cols[0] == {"face_ratio": 0.2, "num_faces": 2}
-    assert cols[1] == {"face_ratio": 0.0, "num_faces": 0}
-    assert cols[2] == {"face_ratio": 0.0, "num_faces": 0}
-    assert cols[3] == {"face_ratio": 0.05, "num_faces": 1}
-    assert op.finish([], {}, [(0, 10)], times) == [{}]
+    assert cols[0] == {"face_ratio": 0.2, "num_faces": 2, "face_frames": 3}
+    assert cols[1] == {"face_ratio": 0.0, "num_faces": 0, "face_frames": 1}
+    assert cols[2] == {"face_ratio": 0.0, "num_faces": 0, "face_frames": 1}
+    assert cols[3] == {"face_ratio": 0.05, "num_faces": 1, "face_frames": 1}
 
 
 def test_face_and_quality_share_one_decode(samples) -> None:
@@ -88,3 +89,20 @@ def test_op_pickles_after_setup_for_worker_processes() -> None:
 def test_bad_parameters_raise_config_error_naming_op_and_key(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"op 'face': key '{key}'"):
         build("face", {key: value})
+
+
+def test_cascades_run_on_at_most_max_frames_per_span(samples) -> None:
+    root, _ = samples
+    op = build("face", {"rate": 8.0, "max_frames": 2})
+    op.setup()
+    calls = []
+    inner = op.detect
+    op.detect = lambda gray: calls.append(1) or inner(gray)
+    [row] = apply(op, [{"id": "x", "path": str(root / "motion/fast.mp4")}])
+    assert row["face_frames"] == 2 and len(calls) == 2
+
+
+@pytest.mark.parametrize("name", ["datajuicer_video3.mp4", "datajuicer_video4.mp4", "datajuicer_video5.mp4"])
+def test_faces_of_people_footage_are_found_with_default_sampling(external: Path, name: str) -> None:
+    row = _face(external / name)
+    assert row["face_ratio"] > 0.01 and row["num_faces"] >= 1

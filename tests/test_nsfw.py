@@ -149,3 +149,23 @@ def test_detector_finds_faces_in_real_footage_of_people(nsfw, external: Path, na
     found = {d["class"] for d in output_detections(nsfw.infer(frame), 0.3)}
     assert found & {"FACE_FEMALE", "FACE_MALE"}
     assert output_score(nsfw.infer(frame)) == 0.0
+
+
+def test_scenes_found_in_the_same_pass_get_at_most_max_frames_model_calls_each(samples) -> None:
+    from vidcurate.exec.plan import build_stages, run_rows
+
+    root, truth = samples
+    path = str(root / "cuts/three_cuts.mp4")
+    stages = build_stages([("scenes", {}), ("nsfw", {"max_frames": 2})])
+    nsfw = stages[0].ops[1]
+    nsfw.setup()
+    calls = []
+    inner = nsfw.infer
+    nsfw.infer = lambda frame: calls.append(1) or inner(frame)
+    before = DECODES[path]
+    [row] = run_rows(stages, [{"id": "c", "path": path}])
+    assert DECODES[path] == before + 1
+    cuts = truth["videos"]["cuts/three_cuts.mp4"]["cuts"]
+    assert len(row["scene_scores"]) == len(row["scene_frames"]) == len(cuts) + 1
+    assert all(s["nsfw"] < 0.05 and 1 <= s["nsfw_frames"] <= 2 for s in row["scene_scores"])
+    assert len(calls) <= 2 * len(row["scene_frames"])

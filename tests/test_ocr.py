@@ -14,7 +14,8 @@ from vidcurate.exec.apply import apply
 from vidcurate.media.decode import DECODES
 from vidcurate.media.synth import texture, write_video
 from vidcurate.ops.base import build
-from vidcurate.ops.ocr import SpanSampler, text_area
+from vidcurate.ops.ocr import text_area
+from vidcurate.sampling import SpanSampler, centred
 
 
 def iou(a: list[int], b: list[int]) -> float:
@@ -139,22 +140,44 @@ def test_cap_limits_detector_calls_per_known_span(half_text) -> None:
     row = _row(path, width=640, height=360, fps=24.0, num_frames=96, scene_frames=[[0, 48], [48, 96]])
     out = apply(op, [row])[0]
     assert [s["ocr_frames"] for s in out["scene_scores"]] == [2, 2]
-    assert len(calls) <= 5
+    assert len(calls) == 4
 
 
 def test_span_without_a_sample_takes_the_nearest_one() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x"}, cap=3)
+    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100]]}, cap=3, rate=None)
     times = [i / 10 for i in range(100)]
-    samples = [(0, 0.0, "a"), (50, 5.0, "b"), (90, 9.0, "c")]
-    picked = sampler.pick(samples, [(0, 40), (41, 45), (60, 80), (85, 100)], times)
+    for index, value in [(0, "a"), (50, "b"), (90, "c")]:
+        sampler.samples.append((index, times[index], value))
+    picked = sampler.pick([(0, 40), (41, 45), (60, 80), (85, 100)], times, str)
     assert picked == [["a"], ["b"], ["b"], ["c"]]
 
 
-def test_cap_keeps_evenly_spaced_samples_when_spans_are_found_in_the_same_pass() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x"}, cap=3)
-    samples = [(i, float(i), i) for i in range(0, 100, 10)]
-    assert sampler.want(55, 55.0)
-    assert sampler.pick(samples, [(0, 100)], [float(i) for i in range(100)]) == [[0, 40, 90]]
+def test_unknown_spans_keep_candidates_and_score_only_the_centred_picks() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x"}, cap=3, rate=1.0)
+    calls = []
+    for i in range(10):
+        sampler.offer(10 * i, float(i), np.full((16, 16), 20 * i, np.uint8), lambda f: calls.append(1) or 0)
+    assert not sampler.known and calls == []
+    picked = sampler.pick([(0, 100)], [i / 10 for i in range(100)], lambda f: int(round(f.mean() / 20)))
+    assert picked == [[1, 5, 8]] and centred(10, 3) == [1, 5, 8]
+
+
+def test_candidate_store_is_bounded_and_stays_evenly_spread() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x"}, cap=2, rate=1.0, max_candidates=8)
+    for i in range(100):
+        sampler.offer(i, float(i), np.zeros((8, 8), np.uint8), int)
+    kept = [c[0] for c in sampler.candidates]
+    assert len(kept) < 8
+    assert len({b - a for a, b in zip(kept, kept[1:])}) == 1
+
+
+def test_known_spans_score_frames_near_centred_targets_on_the_spot() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100], [100, 105]]}, cap=2,
+                          rate=1.0)
+    for i in range(0, 105, 10):
+        sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f, i=i: i)
+    assert [s.index for s in sampler.samples] == [20, 70, 100]
+    assert sampler.candidates == []
 
 
 def test_text_area_is_the_union_of_boxes() -> None:
@@ -220,3 +243,15 @@ def test_real_footage_with_burned_in_text_scores_clearly(external: Path, name: s
         assert out["ocr"] > 0.03
     else:
         assert out["ocr"] < 0.01
+
+
+def test_unknown_span_keeps_candidates_and_runs_the_detector_only_on_the_picks(half_text) -> None:
+    path, boxes = half_text
+    op = build("ocr", {"rate": 4.0, "max_frames": 2})
+    op.setup()
+    calls = []
+    inner = op._det
+    op._det = lambda frame: calls.append(1) or inner(frame)
+    out = apply(op, [_row(path, width=640, height=360)])[0]
+    assert out["ocr_frames"] == 2 and len(calls) == 2
+    assert max(iou(boxes[0], found) for found in out["ocr_boxes"]) > 0.5

@@ -69,6 +69,11 @@ def _launch(recipe_file: Path, src: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _finished_clips(out: Path) -> list[Path]:
+    """Clips renamed into place; a kill can leave a hidden temp file, which the rerun must remove."""
+    return [p for p in (out / "clips").glob("*.mp4") if not p.name.startswith(".")]
+
+
 def _relative(rows: list[dict], out: Path) -> list[dict]:
     return [{k: (v.replace(str(out), "OUT") if isinstance(v, str) else v) for k, v in r.items()} for r in rows]
 
@@ -83,18 +88,18 @@ def test_kill_9_then_rerun_matches_and_does_not_reencode_written_clips(
     killed = tmp_path / "killed"
     proc = _launch(recipe_file, src, killed)
     deadline = time.time() + 300
-    while time.time() < deadline and len(list((killed / "clips").glob("*.mp4"))) < 3:
+    while time.time() < deadline and len(_finished_clips(killed)) < 3:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    before = {p.name: p.stat().st_mtime_ns for p in (killed / "clips").glob("*.mp4")}
+    before = {p.name: p.stat().st_mtime_ns for p in _finished_clips(killed)}
     shards_before = len(list((killed / "shards").glob("*.parquet")))
     assert before and shards_before < 8, "the kill must land mid-run"
     assert _launch(recipe_file, src, killed).wait(timeout=600) == 0
-    after = {p.name: p.stat().st_mtime_ns for p in (killed / "clips").glob("*.mp4")}
+    after = {p.name: p.stat().st_mtime_ns for p in _finished_clips(killed)}
     assert all(after[name] == mtime for name, mtime in before.items()), "written clips were encoded again"
     assert not [p for p in (killed / "clips").iterdir() if p.name.startswith(".")], "no temp files left"
     ref = _relative(manifest.read(tmp_path / "ref" / "manifest.parquet"), tmp_path / "ref")
     got = _relative(manifest.read(killed / "manifest.parquet"), killed)
     assert got == ref
-    assert sorted(after) == sorted(p.name for p in (tmp_path / "ref" / "clips").glob("*.mp4"))
+    assert sorted(after) == sorted(p.name for p in _finished_clips(tmp_path / "ref"))

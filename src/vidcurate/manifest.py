@@ -93,6 +93,7 @@ CATALOGUE: tuple[Column, ...] = (
     _C("nsfw_frames", "int", "frame", "nsfw", "sampled frames scored for the span"),
     _C("face_ratio", "float", "", "face", "largest face box area / frame area, max over sampled frames"),
     _C("num_faces", "int", "", "face", "most faces found in one sampled frame (Haar, confirmed by a second cascade)"),
+    _C("face_frames", "int", "frame", "face", "sampled frames the face detector looked at for the span"),
     _C("aes", "float", "1-10", "aesthetic", "LAION aesthetic score (CLIP ViT-L/14 + MLP head)"),
     _C("match", "float", "100*cos", "match",
        "CLIP similarity of frames and caption x100 (Open-Sora scale); long captions: mean over <=77-token chunks"),

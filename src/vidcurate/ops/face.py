@@ -1,17 +1,18 @@
 """`face`: how prominent faces are in each span, with OpenCV's frontal-face Haar cascade (offline, CPU).
 
 The cascade ships inside `opencv-python-headless<5` (`cv2.data.haarcascades`); OpenCV 5 dropped it, and the
-YuNet ONNX detector is not in any OpenCV wheel, so Haar is the detector that works offline everywhere.
-Frames come from the shared decode pass as grey at `size` px on the short side, `rate` per second of source
-time, and are histogram-equalised before detection. Faces smaller than `min_face` x the short side are
-ignored. The default cascade alone fires on textures, buildings and logos (measured on the real test set), so
-each box it finds (with `min_neighbors` votes) must be confirmed by the `frontalface_alt2` cascade in a crop
-around it (same box within IoU 0.4): on the real set this kept every visually checked true face and removed
-every false positive seen; recall stays Haar's (frontal, upright faces only).
+YuNet ONNX detector is not in any OpenCV wheel, so Haar is the detector that works offline everywhere. Frames
+come from the shared decode pass as the scorers' common analysis frame (RGB at `size` px on the short side,
+`rate` per second of source time), are turned grey and histogram-equalised, and the cascades run on at most
+`max_frames` of them per span, evenly spread (`vidcurate.sampling.SpanSampler`). Faces smaller than `min_face` x
+the short side are ignored. The default cascade alone fires on textures, buildings and logos (measured on the
+real test set), so each box it finds (with `min_neighbors` votes) must be confirmed by the `frontalface_alt2`
+cascade in a crop around it (same box within IoU 0.4): on the real set this kept every visually checked true
+face and removed every false positive seen; recall stays Haar's (frontal, upright faces only).
 
 Per span: `face_ratio` is the largest face's box area / frame area, maximum over the span's samples (0 when
 no face is seen); `num_faces` the most faces found in one sample. A span with no sample takes the sample
-nearest to its middle in time.
+nearest to its middle in time; `face_frames` is how many samples were looked at.
 """
 
 from __future__ import annotations
@@ -23,19 +24,10 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
-from vidcurate.ops.quality import nearest
+from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, SpanSampler, analysis_spec_side, shrink
 
 CASCADE = "haarcascade_frontalface_default.xml"
 CHECKER = "haarcascade_frontalface_alt2.xml"
-
-
-class _Sample:
-    """Faces of one sampled frame: the largest box's area ratio and the count."""
-
-    __slots__ = ("index", "t", "ratio", "count")
-
-    def __init__(self, index: int, t: float, ratio: float, count: int) -> None:
-        self.index, self.t, self.ratio, self.count = index, t, ratio, count
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -75,10 +67,11 @@ class Face(FrameOp):
 
     name = "face"
     resources = Resources(cpus=1.0, memory_mb=256)
-    produces = ("face_ratio", "num_faces")
+    produces = ("face_ratio", "num_faces", "face_frames")
 
     rate: float = 1.0
-    size: int = 270
+    max_frames: int = 5
+    size: int = ANALYSIS_SIDE
     min_face: float = 0.08
     scale_factor: float = 1.2
     min_neighbors: int = 8
@@ -95,6 +88,8 @@ class Face(FrameOp):
     def validate(self) -> None:
         if self.rate <= 0:
             raise self.bad("rate", "must be > 0 samples per second")
+        if self.max_frames < 1:
+            raise self.bad("max_frames", f"must be >= 1, got {self.max_frames}")
         if not 64 <= self.size <= 2160:
             raise self.bad("size", "analysis short side must be between 64 and 2160 pixels")
         if not 0 < self.min_face < 1:
@@ -111,17 +106,22 @@ class Face(FrameOp):
             self._detector, self._checker = (_load(cv2, name) for name in (CASCADE, CHECKER))
 
     def frame_spec(self) -> FrameSpec:
-        return FrameSpec(fmt="gray", short_side=self.size, rate=self.rate)
+        return FrameSpec(fmt=ANALYSIS_FMT, short_side=analysis_spec_side(self.size), rate=self.rate)
 
-    def start(self, row: Row) -> list[_Sample]:
+    def start(self, row: Row) -> SpanSampler:
         self.setup()
-        return []
+        return SpanSampler(row, self.max_frames, self.rate)
 
-    def feed(self, state: list[_Sample], index: int, t: float, frame: np.ndarray) -> None:
-        boxes = self.detect(frame)
-        area = float(frame.shape[0] * frame.shape[1])
+    def feed(self, state: SpanSampler, index: int, t: float, frame: np.ndarray) -> None:
+        import cv2
+
+        state.offer(index, t, cv2.cvtColor(shrink(frame, self.size), cv2.COLOR_RGB2GRAY), self.score)
+
+    def score(self, gray: np.ndarray) -> tuple[float, int]:
+        """(largest face area / frame area, number of faces) of one grey frame."""
+        boxes = self.detect(gray)
         largest = max((float(w * h) for _, _, w, h in boxes), default=0.0)
-        state.append(_Sample(index, t, largest / area, len(boxes)))
+        return largest / float(gray.shape[0] * gray.shape[1]), len(boxes)
 
     def detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Face boxes (x, y, w, h) in a grey frame's pixels that both cascades agree on."""
@@ -150,17 +150,12 @@ class Face(FrameOp):
         )
         return any(iou((x - x0, y - y0, w, h), tuple(int(v) for v in b)) > 0.4 for b in found)
 
-    def finish(self, state: list[_Sample], row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for start, end in spans:
-            inside = [s for s in state if start <= s.index < end]
-            if not inside and state:
-                inside = [nearest(state, start, end, times)]
-            if not inside:
-                out.append({})
-                continue
-            out.append({
-                "face_ratio": round(max(s.ratio for s in inside), 5),
-                "num_faces": max(s.count for s in inside),
-            })
-        return out
+    def finish(self, state: SpanSampler, row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
+        return [
+            {
+                "face_ratio": round(max(r for r, _ in found), 5),
+                "num_faces": max(n for _, n in found),
+                "face_frames": len(found),
+            }
+            for found in state.pick(spans, times, self.score)
+        ]

@@ -15,6 +15,11 @@ weigh 0. The model runs on frames from the shared decode pass, letterboxed exact
 right/bottom to a square, resize to 320, /255), in BGR channel order: NudeNet's `_read_image` converts
 with COLOR_RGBA2BGR (which swaps a 3-channel image) and then `blobFromImage(swapRB=True)` swaps back, so
 the model sees BGR; feeding BGR reproduces its input to float precision.
+
+Frames come from the shared decode pass as the scorers' common analysis frame (RGB, 256 px short side,
+`rate` per second; the letterbox maps the long side to 320 px whatever the source size, so nothing is lost
+for landscape video) and the model runs on at most `max_frames` per span, evenly spread
+(`vidcurate.sampling.SpanSampler`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
-from vidcurate.ops.ocr import SpanSampler
+from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, SpanSampler
 
 LABELS = (
     "FEMALE_GENITALIA_COVERED",
@@ -120,7 +125,7 @@ class Nsfw(FrameOp):
     produces = ("nsfw", "nsfw_frames")
 
     rate: float = 1.0
-    max_frames: int = 8
+    max_frames: int = 4
     min_confidence: float = MIN_CONFIDENCE
     threads: int = 1
     model_path: str = ""
@@ -152,25 +157,27 @@ class Nsfw(FrameOp):
         self._input = self._session.get_inputs()[0].name
 
     def frame_spec(self) -> FrameSpec:
-        return FrameSpec(fmt="bgr24", short_side=INPUT_SIZE, rate=self.rate)
+        return FrameSpec(fmt=ANALYSIS_FMT, short_side=ANALYSIS_SIDE, rate=self.rate)
 
-    def start(self, row: Row) -> dict[str, Any]:
+    def start(self, row: Row) -> SpanSampler:
         self.setup()
-        return {"sampler": SpanSampler(row, self.max_frames), "samples": []}
+        return SpanSampler(row, self.max_frames, self.rate)
 
-    def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
-        if state["sampler"].want(index, t):
-            state["samples"].append((index, t, output_score(self.infer(frame), self.min_confidence)))
+    def feed(self, state: SpanSampler, index: int, t: float, frame: np.ndarray) -> None:
+        import cv2
+
+        state.offer(index, t, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), self.score)
+
+    def score(self, frame: np.ndarray) -> float:
+        """The frame score of one BGR frame."""
+        return output_score(self.infer(frame), self.min_confidence)
 
     def infer(self, frame: np.ndarray) -> np.ndarray:
         """The model's raw output (1, 22, 2100) for one BGR frame."""
         return self._session.run(None, {self._input: letterbox(frame)})[0]
 
-    def finish(self, state: dict[str, Any], row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
-        return [
-            {"nsfw": max(scores), "nsfw_frames": len(scores)}
-            for scores in state["sampler"].pick(state["samples"], spans, times)
-        ]
+    def finish(self, state: SpanSampler, row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
+        return [{"nsfw": max(scores), "nsfw_frames": len(scores)} for scores in state.pick(spans, times, self.score)]
 
 
 def default_model() -> Path:

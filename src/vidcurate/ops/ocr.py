@@ -3,12 +3,12 @@
 Training sets for text-to-video drop clips with burned-in captions, watermarks and title cards, so the
 score is the text area, not the words: only the detection stage of PP-OCR (the DB detector that ships
 inside the `rapidocr` wheel, run by onnxruntime) is used. Frames come from the shared decode pass at
-`rate` samples per second, capped at `max_frames` per span; see `SpanSampler` for how spans are sampled.
+`rate` per second; the detector runs on at most `max_frames` of them per span, evenly spread
+(`vidcurate.sampling.SpanSampler`), so its cost is per scene, not per second of video.
 """
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,83 +16,9 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
+from vidcurate.sampling import ANALYSIS_FMT, SpanSampler, analysis_spec_side, shrink
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
-
-
-def planned_spans(row: Row) -> list[Span] | None:
-    """The spans the decode pass will be scored on, when they are known before decoding starts."""
-    from vidcurate.exec.scan import own_span
-
-    span = own_span(row)
-    if span is not None:
-        return [span]
-    if row.get("scene_frames"):
-        return sorted((int(s), int(e)) for s, e in row["scene_frames"])
-    if row.get("num_frames"):
-        return [(0, int(row["num_frames"]))]
-    return None
-
-
-class SpanSampler:
-    """Rate sampling with a cap per span, for frame ops whose per-frame work is expensive.
-
-    The decode pass already delivers frames at the op's `rate`. When the spans are known up front (a
-    scene row, a clip, a source whose scenes were detected by an earlier step) `want` also spaces the
-    samples of each span at least `duration / cap` apart, so a long static shot costs `cap` model calls,
-    not `rate * duration`. When the spans are found in the same pass (scene detection alongside), every
-    delivered frame is scored and `pick` keeps `cap` evenly spaced ones per span. A span that received no
-    sample (shorter than the sampling period) is scored from the sample nearest in time to its middle,
-    which may lie in a neighbouring span up to half a period away; a scene row decoded on its own span
-    always gets its first frame, since the decode pass starts sampling there.
-    """
-
-    def __init__(self, row: Row, cap: int) -> None:
-        self.cap = cap
-        self.spans = planned_spans(row)
-        self.starts = [s for s, _ in self.spans] if self.spans else []
-        fps = float(row.get("fps") or 0)
-        self.period = [(e - s) / fps / cap if fps > 0 else 0.0 for s, e in self.spans or []]
-        self.next_t: dict[int, float] = {}
-
-    def want(self, index: int, t: float) -> bool:
-        """Whether the op should do its work on this delivered frame."""
-        if not self.spans:
-            return True
-        k = bisect.bisect_right(self.starts, index) - 1
-        if k < 0 or index >= self.spans[k][1]:
-            return True
-        if t + 1e-6 < self.next_t.get(k, -1.0):
-            return False
-        self.next_t[k] = t + self.period[k]
-        return True
-
-    def pick(self, samples: list[tuple[int, float, Any]], spans: list[Span], times: list[float]) -> list[list[Any]]:
-        """Per span, the values of up to `cap` evenly spaced samples inside it (or the nearest one)."""
-        if not samples:
-            raise ValueError("no frame was sampled")
-        samples = sorted(samples, key=lambda s: s[0])
-        indices = [s[0] for s in samples]
-        out = []
-        for start, end in spans:
-            lo, hi = bisect.bisect_left(indices, start), bisect.bisect_left(indices, end)
-            inside = samples[lo:hi]
-            if len(inside) > self.cap:
-                keep = np.linspace(0, len(inside) - 1, self.cap).round().astype(int)
-                inside = [inside[i] for i in keep]
-            if not inside:
-                mid = _span_middle(start, end, times)
-                inside = [min(samples, key=lambda s: abs(s[1] - mid))]
-            out.append([s[2] for s in inside])
-        return out
-
-
-def _span_middle(start: int, end: int, times: list[float]) -> float:
-    if not times:
-        return 0.0
-    first = times[min(max(start, 0), len(times) - 1)]
-    last = times[min(max(end - 1, 0), len(times) - 1)]
-    return (first + last) / 2
 
 
 def text_area(boxes: list[list[int]], width: int, height: int) -> float:
@@ -122,9 +48,9 @@ class Ocr(FrameOp):
     resources = Resources(cpus=1.0, memory_mb=600)
     produces = ("ocr", "ocr_boxes", "ocr_frames")
 
-    rate: float = 0.5
-    max_frames: int = 4
-    short_side: int = 270
+    rate: float = 1.0
+    max_frames: int = 2
+    short_side: int = 192
     box_score: float = 0.6
     min_box: int = 6
     max_line: float = 0.4
@@ -171,20 +97,21 @@ class Ocr(FrameOp):
         self._det = engine._load_det_model()
 
     def frame_spec(self) -> FrameSpec:
-        return FrameSpec(fmt="bgr24", short_side=self.short_side, rate=self.rate)
+        return FrameSpec(fmt=ANALYSIS_FMT, short_side=analysis_spec_side(self.short_side), rate=self.rate)
 
     def start(self, row: Row) -> dict[str, Any]:
         self.setup()
-        return {"sampler": SpanSampler(row, self.max_frames), "samples": [], "size": None}
+        return {"sampler": SpanSampler(row, self.max_frames, self.rate), "size": None}
 
     def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
-        if not state["sampler"].want(index, t):
-            return
+        import cv2
+
+        frame = shrink(frame, self.short_side)
         state["size"] = (frame.shape[1], frame.shape[0])
-        state["samples"].append((index, t, self.detect(frame)))
+        state["sampler"].offer(index, t, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), self.detect)
 
     def detect(self, frame: np.ndarray) -> list[list[int]]:
-        """Axis-aligned text boxes [x0, y0, x1, y1] (x1/y1 exclusive) in the frame's pixels."""
+        """Axis-aligned text boxes [x0, y0, x1, y1] (x1/y1 exclusive) in a BGR frame's pixels."""
         result = self._det(frame)
         if result.boxes is None or not len(result.boxes):
             return []
@@ -206,7 +133,7 @@ class Ocr(FrameOp):
         disp_w, disp_h = int(row.get("width") or width), int(row.get("height") or height)
         sx, sy = (disp_w / width, disp_h / height) if width and height else (1.0, 1.0)
         out = []
-        for boxes_per_frame in state["sampler"].pick(state["samples"], spans, times):
+        for boxes_per_frame in state["sampler"].pick(spans, times, self.detect):
             areas = [text_area(b, width, height) for b in boxes_per_frame]
             best = int(np.argmax(areas))
             score = max(areas) if self.reduce == "max" else float(np.mean(areas))

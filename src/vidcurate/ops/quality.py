@@ -22,6 +22,9 @@ Per span the continuous scores are means over the samples inside it, black_ratio
 that are black, frozen_ratio the share of its consecutive sample pairs that are frozen. A span with no sample
 takes the sample nearest to its middle in time; a span with one sample takes that sample's pair with its
 predecessor (0 for the first sample of the pass).
+
+The default analysis frame (RGB, 256 px short side) is the one ocr, nsfw and face ask for too
+(`vidcurate.sampling.ANALYSIS_SIDE`), so fused with them the decode pass converts each sampled frame once.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
+from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, nearest
 
 BLOCK = 8
 """Side of the square blocks (analysis pixels) whose mean luma the frozen test compares."""
@@ -62,7 +66,7 @@ class Quality(FrameOp):
     produces = ("sharpness", "brightness", "contrast", "colorfulness", "black_ratio", "frozen_ratio")
 
     rate: float | None = 4.0
-    size: int = 256
+    size: int = ANALYSIS_SIDE
     black_level: float = 20.0
     black_std: float = 10.0
     frozen_diff: float = 4.0
@@ -80,7 +84,7 @@ class Quality(FrameOp):
             raise self.bad("frozen_diff", "block luma difference must be in (0, 255]")
 
     def frame_spec(self) -> FrameSpec:
-        return FrameSpec(fmt="rgb24", short_side=self.size, rate=self.rate)
+        return FrameSpec(fmt=ANALYSIS_FMT, short_side=self.size, rate=self.rate)
 
     def start(self, row: Row) -> dict[str, Any]:
         return {"samples": [], "blocks": None, "black": False}
@@ -104,7 +108,7 @@ class Quality(FrameOp):
         state["samples"].append(_Sample(
             index=index,
             t=t,
-            sharpness=float(cv2.Laplacian(gray, cv2.CV_32F).var()),
+            sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0]) ** 2,
             brightness=mean,
             contrast=std,
             colorfulness=colorfulness(frame),
@@ -151,17 +155,6 @@ def colorfulness(rgb: np.ndarray) -> float:
     rg_mean, rg_std = (float(v[0][0]) for v in cv2.meanStdDev(rg))
     yb_mean, yb_std = (float(v[0][0]) for v in cv2.meanStdDev(yb))
     return float(np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean))
-
-
-def nearest(samples: list[Any], start: int, end: int, times: list[float]) -> Any:
-    """The sample nearest in time to the middle of [start, end) (by frame index when times are missing)."""
-    if times:
-        first = times[min(max(start, 0), len(times) - 1)]
-        last = times[min(max(end - 1, 0), len(times) - 1)]
-        middle = (first + last) / 2
-        return min(samples, key=lambda s: abs(s.t - middle))
-    middle = (start + end - 1) / 2
-    return min(samples, key=lambda s: abs(s.index - middle))
 
 
 def _mean(values: list[float]) -> float:

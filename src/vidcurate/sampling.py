@@ -1,0 +1,204 @@
+"""One sampling policy for frame scorers whose model is expensive: run the model per span, not per second.
+
+Frame ops get frames from the shared decode pass at their `rate`. A scorer such as OCR, NudeNet or a face
+detector should run its model on at most `cap` frames per span (scene), evenly spread, whatever the span's
+length. `SpanSampler` does that in both situations a decode pass can be in:
+
+- spans known before decoding (`planned_spans`: a scene row, a clip, a source whose `scene_frames` came from
+  an earlier step): each span gets `cap` target times at the centres of `cap` equal parts of the span, and
+  the delivered frame nearest each target (within half a delivery period) is scored on the spot; nothing
+  is stored;
+- spans found in the same pass (a scene detector fused alongside): every delivered frame is kept as a
+  candidate, JPEG-compressed (`cv2.imencode`, quality `JPEG_QUALITY`), and `pick` scores only the chosen
+  candidates once the spans are known, at the centres of `cap` equal parts of each span's candidates.
+
+Memory bound (unknown spans): at most `MAX_CANDIDATES` candidates per op and source. When the store fills,
+every other candidate is dropped and only every second delivered frame is kept from then on, so the
+candidates stay evenly spread over the whole source; at the default analysis size (256 px short side) a
+JPEG is 20-40 KB, so an hour-long source holds <= ~80 MB per op. Costs: encoding ~0.4 ms and decoding
+~0.7 ms per 456x256 RGB frame, against tens of ms per model call.
+
+A span that received no sample (shorter than the delivery period, or between two kept candidates) is
+scored from the sample nearest in time to its middle, which may lie in a neighbouring span.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from vidcurate.manifest import Row
+
+Span = tuple[int, int]
+
+ANALYSIS_FMT = "rgb24"
+ANALYSIS_SIDE = 256
+"""The frame format and short side the CPU scorers (quality, ocr, nsfw, face) ask for by default: the decode
+pass converts once per distinct (size, format), and a conversion costs about as much as decoding."""
+
+
+
+def analysis_spec_side(short_side: int) -> int:
+    """The short side to ask the decode pass for when an op analyses at `short_side`: the shared analysis
+    size when that is at least as large (the op then shrinks the frame itself with `shrink`, ~0.1 ms, instead
+    of a second conversion in the decode pass, ~1 ms), else `short_side`."""
+    return max(short_side, ANALYSIS_SIDE)
+
+
+def shrink(frame: np.ndarray, short_side: int) -> np.ndarray:
+    """`frame` scaled down (area interpolation) so its short side is `short_side`; unchanged when not larger."""
+    height, width = frame.shape[:2]
+    if min(height, width) <= short_side:
+        return frame
+    import cv2
+
+    scale = short_side / min(height, width)
+    size = (max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+MAX_CANDIDATES = 2048
+JPEG_QUALITY = 90
+
+
+class Sample(NamedTuple):
+    """One scored frame: decode index, time in seconds, and whatever the op's score function returned."""
+
+    index: int
+    t: float
+    value: Any
+
+
+def planned_spans(row: Row) -> list[Span] | None:
+    """The spans the decode pass will be scored on, when they are known before decoding starts."""
+    from vidcurate.exec.scan import own_span
+
+    span = own_span(row)
+    if span is not None:
+        return [span]
+    if row.get("scene_frames"):
+        return sorted((int(s), int(e)) for s, e in row["scene_frames"])
+    if row.get("num_frames"):
+        return [(0, int(row["num_frames"]))]
+    return None
+
+
+def nearest(samples: list[Any], start: int, end: int, times: list[float]) -> Any:
+    """The sample (anything with `.index` and `.t`) nearest in time to the middle of [start, end)."""
+    if times:
+        first = times[min(max(start, 0), len(times) - 1)]
+        last = times[min(max(end - 1, 0), len(times) - 1)]
+        middle = (first + last) / 2
+        return min(samples, key=lambda s: abs(s.t - middle))
+    middle = (start + end - 1) / 2
+    return min(samples, key=lambda s: abs(s.index - middle))
+
+
+def centred(n: int, cap: int) -> list[int]:
+    """Indices of `cap` evenly spread items out of `n`, each at the centre of its part (all when n <= cap)."""
+    if n <= cap:
+        return list(range(n))
+    return [int((i + 0.5) * n / cap) for i in range(cap)]
+
+
+class SpanSampler:
+    """At most `cap` model calls per span, evenly spread; see the module docstring.
+
+    `rate` is the op's delivery rate (frames per second the decode pass hands it), used to decide which
+    delivered frame is nearest a target time. Use: `offer` every delivered frame from `feed`, then `pick`
+    in `finish`.
+    """
+
+    def __init__(self, row: Row, cap: int, rate: float | None, max_candidates: int = MAX_CANDIDATES) -> None:
+        self.cap = cap
+        self.spans = planned_spans(row)
+        self.starts = [s for s, _ in self.spans] if self.spans else []
+        self.fps = float(row.get("fps") or 0)
+        self.slack = 0.5 / rate if rate else 0.0
+        self.next_target: dict[int, int] = {}
+        self.samples: list[Sample] = []
+        self.candidates: list[tuple[int, float, np.ndarray]] = []
+        self.max_candidates = max(2, max_candidates)
+        self.stride = 1
+        self.offered = 0
+
+    @property
+    def known(self) -> bool:
+        """Whether the spans were known before decoding (frames are scored on the spot, none stored)."""
+        return self.spans is not None
+
+    def offer(self, index: int, t: float, frame: np.ndarray, score: Callable[[np.ndarray], Any]) -> None:
+        """A delivered frame: score it now if it is a planned pick, or keep it as a compressed candidate."""
+        if self.spans is not None:
+            if self.want(index, t):
+                self.samples.append(Sample(index, t, score(frame)))
+            return
+        self.offered += 1
+        if (self.offered - 1) % self.stride:
+            return
+        import cv2
+
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise ValueError(f"could not JPEG-encode a {frame.shape} frame")
+        self.candidates.append((index, t, buf))
+        if len(self.candidates) >= self.max_candidates:
+            self.candidates = self.candidates[::2]
+            self.stride *= 2
+
+    def want(self, index: int, t: float) -> bool:
+        """Known spans: whether this delivered frame is the one nearest the span's next target time."""
+        if not self.spans:
+            return True
+        k = bisect.bisect_right(self.starts, index) - 1
+        if k < 0 or index >= self.spans[k][1]:
+            return True
+        start, end = self.spans[k]
+        j = self.next_target.get(k, 0)
+        if j >= self.cap:
+            return False
+        if self.fps <= 0:
+            self.next_target[k] = j + 1
+            return True
+        period = (end - start) / self.fps / self.cap
+        target = start / self.fps + (j + 0.5) * period
+        if t + self.slack + 1e-6 < target:
+            return False
+        while j < self.cap and start / self.fps + (j + 0.5) * period <= t + self.slack + 1e-6:
+            j += 1
+        self.next_target[k] = j
+        return True
+
+    def pick(self, spans: list[Span], times: list[float], score: Callable[[np.ndarray], Any]) -> list[list[Any]]:
+        """Per span, the values of up to `cap` evenly spread samples inside it (or of the nearest one).
+
+        With unknown spans this is where the model runs: only on the chosen candidates, each at most once.
+        """
+        import cv2
+
+        pool: list[Any] = self.samples if self.spans is not None else self.candidates
+        if not pool:
+            raise ValueError("no frame was sampled")
+        pool = sorted(pool, key=lambda s: s[0])
+        indices = [s[0] for s in pool]
+        scored: dict[int, Any] = {}
+
+        def value(k: int) -> Any:
+            if self.spans is not None:
+                return pool[k][2]
+            if k not in scored:
+                scored[k] = score(cv2.imdecode(pool[k][2], cv2.IMREAD_UNCHANGED))
+            return scored[k]
+
+        out = []
+        for start, end in spans:
+            lo, hi = bisect.bisect_left(indices, start), bisect.bisect_left(indices, end)
+            chosen = [lo + i for i in centred(hi - lo, self.cap)]
+            if not chosen:
+                near = nearest([Sample(p[0], p[1], k) for k, p in enumerate(pool)], start, end, times)
+                chosen = [near.value]
+            out.append([value(k) for k in chosen])
+        return out
