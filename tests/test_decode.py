@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -93,3 +95,35 @@ def test_delayed_start_times_are_relative_to_the_first_frame(external: Path) -> 
     info, _ = collect(external / "pyscenedetect_delayed_start.mp4", [FrameSpec(width=32, height=18)])
     assert info.times[0] == 0.0
     assert np.allclose(np.diff(info.times), 1 / 25, atol=1e-3)
+
+
+def _decoder_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vidcurate-decode"]
+
+
+def test_stopping_early_or_failing_consumer_leaves_no_decoder_thread(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    path = root / "cuts/three_cuts.mp4"
+    info, got = collect(path, [FrameSpec(fmt="gray")], end_frame=5)
+    assert info.num_frames == 5 and [g[0] for g in got] == [0, 1, 2, 3, 4]
+
+    def boom(index: int, t: float, arrays: list) -> None:
+        raise RuntimeError("consumer failed")
+
+    with pytest.raises(RuntimeError, match="consumer failed"):
+        decode_pass(path, [FrameSpec(fmt="gray")], boom)
+    assert not _decoder_threads()
+
+
+def test_decoder_error_in_the_background_thread_reaches_the_caller(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    with av.open(str(root / "broken/truncated_tail.mp4")) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # reports the cut-off packet (frame threading hides it)
+        frames = decode._frames_ahead(container, stream)
+        count = 0
+        with pytest.raises(av.InvalidDataError):
+            for _ in frames:
+                count += 1
+    assert count > 0
+    assert not _decoder_threads()

@@ -51,8 +51,9 @@ class GradualTransitions(Detector):
         self.thumbs: list[np.ndarray] = []
 
     def feed(self, index: int, frame: np.ndarray) -> None:
-        gray = frame.mean(axis=2, dtype=np.float32) if frame.ndim == 3 else frame.astype(np.float32)
-        self.thumbs.append(cv2.resize(gray, THUMB, interpolation=cv2.INTER_AREA).astype(np.uint8))
+        small = cv2.resize(frame, THUMB, interpolation=cv2.INTER_AREA)  # area averaging commutes with the mean
+        gray = small.mean(axis=2, dtype=np.float32) if small.ndim == 3 else small
+        self.thumbs.append(gray.astype(np.uint8))
 
     def finish(self, num_frames: int) -> Boundaries:
         if len(self.thumbs) < 5:

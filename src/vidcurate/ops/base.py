@@ -71,6 +71,9 @@ class FrameSpec:
     Size is the display orientation (rotation and sample aspect ratio applied). Give `short_side` to scale
     keeping the aspect ratio, or `width` and `height` for an exact size; neither keeps the display size.
     `rate` is samples per second of source time (VFR-safe, taken from timestamps); None means every frame.
+    `interpolation` is the FFmpeg scaler's: `bilinear` (filtered to the output size) or `fast_bilinear`
+    (two taps whatever the ratio: ~30% cheaper, aliased like `cv2.INTER_LINEAR`, which is what
+    PySceneDetect's own downscaling does, so shot detectors ask for it).
     """
 
     fmt: Literal["gray", "rgb24", "bgr24"] = "gray"
@@ -78,6 +81,7 @@ class FrameSpec:
     width: int | None = None
     height: int | None = None
     rate: float | None = None
+    interpolation: Literal["bilinear", "fast_bilinear"] = "bilinear"
 
     def size_for(self, width: int, height: int) -> tuple[int, int]:
         """Output (width, height) for a display size, rounded to even numbers of at least 2."""

@@ -67,7 +67,7 @@ class Scenes(SpanOp):
             from vidcurate.detect.transnetv2 import SIZE
 
             return FrameSpec(fmt="rgb24", width=SIZE[0], height=SIZE[1])
-        return FrameSpec(fmt="bgr24", short_side=144)
+        return FrameSpec(fmt="bgr24", short_side=144, interpolation="fast_bilinear")
 
     def start(self, row: Row) -> Any:
         fps = float(row.get("fps") or 0) or 25.0
