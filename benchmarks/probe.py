@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import av
+from timing import best_time
 
 from vidcurate.media.probe import ProbeError, best_video_stream, probe
 
@@ -36,16 +35,6 @@ def full_decode(path: Path) -> int:
         stream = best_video_stream(container)
         stream.thread_type = "AUTO"
         return sum(1 for _ in container.decode(stream))
-
-
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """Smallest wall time of ``repeat`` calls, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import av
+from timing import best_time
 
 from vidcurate.exec.apply import apply
 from vidcurate.ops.base import build
@@ -51,16 +52,6 @@ def scenedetect_cli(path: Path) -> None:
     subprocess.run([str(exe), "-q", "-i", str(path), "detect-content"], check=True, capture_output=True)
 
 
-def best(fn, repeat: int) -> float:
-    """Fastest of `repeat` runs, in seconds (the least disturbed by other load)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def transnet_fps(path: Path, frames: int) -> float:
     """TransNetV2 inference speed on CPU over the first `frames` frames (48x27 frames from our pass)."""
     from vidcurate.detect.transnetv2 import TransNetCuts
@@ -90,10 +81,10 @@ def main() -> None:
     totals = [0.0] * 4
     for path in files:
         frames = plain_decode(path)
-        dec = best(lambda p=path: plain_decode(p), args.repeat)
-        content = best(lambda p=path: ours(p, "content"), args.repeat)
-        combo = best(lambda p=path: ours(p, "content+gradual"), args.repeat)
-        cli = best(lambda p=path: scenedetect_cli(p), args.repeat)
+        dec = best_time(lambda p=path: plain_decode(p), args.repeat)
+        content = best_time(lambda p=path: ours(p, "content"), args.repeat)
+        combo = best_time(lambda p=path: ours(p, "content+gradual"), args.repeat)
+        cli = best_time(lambda p=path: scenedetect_cli(p), args.repeat)
         for i, v in enumerate((dec, content, combo, cli)):
             totals[i] += v
         print(f"{path.name[:40]:40s} {frames:6d} {dec:8.2f} {content / dec:11.2f} {combo / dec:10.2f} "

@@ -64,6 +64,21 @@ MAX_CANDIDATES = 2048
 JPEG_QUALITY = 90
 
 
+def check_sampled_model_params(op: Any) -> None:
+    """ConfigErrors for the parameters every sampled-model scorer has: `rate`, `max_frames`, and (where the
+    op has them) onnxruntime `threads` and a `model_path` that must exist."""
+    from pathlib import Path
+
+    if not op.rate > 0:
+        raise op.bad("rate", f"must be > 0 samples per second, got {op.rate}")
+    if op.max_frames < 1:
+        raise op.bad("max_frames", f"must be >= 1, got {op.max_frames}")
+    if getattr(op, "threads", 1) < 1:
+        raise op.bad("threads", f"must be >= 1, got {op.threads}")
+    if getattr(op, "model_path", "") and not Path(op.model_path).is_file():
+        raise op.bad("model_path", f"no such file: {op.model_path}")
+
+
 class Sample(NamedTuple):
     """One scored frame: decode index, time in seconds, and whatever the op's score function returned."""
 

@@ -7,6 +7,8 @@ dark-scene cut (katna_pos_video frame 8 scores 25.9) and 22 added no false cut o
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from vidcurate.detect import Boundaries, Detector
@@ -23,16 +25,13 @@ def min_scene_len(fps: float) -> int:
     return max(1, round(MIN_SCENE_SECONDS * (fps or 25.0)))
 
 
-class ContentCuts(Detector):
-    """Wraps `scenedetect.detectors.ContentDetector`, fed BGR frames."""
+class PySceneDetectCuts(Detector):
+    """Feeds our BGR frames to a PySceneDetect detector's `process_frame` and collects its cut frames."""
 
     fmt = "bgr24"
 
-    def __init__(self, fps: float, threshold: float | None = None) -> None:
-        from scenedetect.detectors import ContentDetector
-
-        self.threshold = THRESHOLD if threshold is None else threshold
-        self.detector = ContentDetector(threshold=self.threshold, min_scene_len=min_scene_len(fps))
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
         self.cuts: list[int] = []
         self.last = -1
 
@@ -43,3 +42,13 @@ class ContentCuts(Detector):
     def finish(self, num_frames: int) -> Boundaries:
         self.cuts += self.detector.post_process(max(self.last, 0))
         return Boundaries(sorted(c for c in set(self.cuts) if 0 < c < num_frames))
+
+
+class ContentCuts(PySceneDetectCuts):
+    """Wraps `scenedetect.detectors.ContentDetector`."""
+
+    def __init__(self, fps: float, threshold: float | None = None) -> None:
+        from scenedetect.detectors import ContentDetector
+
+        self.threshold = THRESHOLD if threshold is None else threshold
+        super().__init__(ContentDetector(threshold=self.threshold, min_scene_len=min_scene_len(fps)))

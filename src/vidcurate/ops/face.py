@@ -24,7 +24,14 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
-from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, SpanSampler, analysis_spec_side, shrink
+from vidcurate.sampling import (
+    ANALYSIS_FMT,
+    ANALYSIS_SIDE,
+    SpanSampler,
+    analysis_spec_side,
+    check_sampled_model_params,
+    shrink,
+)
 
 CASCADE = "haarcascade_frontalface_default.xml"
 CHECKER = "haarcascade_frontalface_alt2.xml"
@@ -86,10 +93,7 @@ class Face(FrameOp):
         return {**self.__dict__, "_detector": None, "_checker": None}
 
     def validate(self) -> None:
-        if self.rate <= 0:
-            raise self.bad("rate", "must be > 0 samples per second")
-        if self.max_frames < 1:
-            raise self.bad("max_frames", f"must be >= 1, got {self.max_frames}")
+        check_sampled_model_params(self)
         if not 64 <= self.size <= 2160:
             raise self.bad("size", "analysis short side must be between 64 and 2160 pixels")
         if not 0 < self.min_face < 1:

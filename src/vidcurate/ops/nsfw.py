@@ -32,7 +32,7 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
-from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, SpanSampler
+from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, SpanSampler, check_sampled_model_params
 
 LABELS = (
     "FEMALE_GENITALIA_COVERED",
@@ -131,16 +131,9 @@ class Nsfw(FrameOp):
     model_path: str = ""
 
     def validate(self) -> None:
-        if not self.rate > 0:
-            raise self.bad("rate", f"must be > 0 samples per second, got {self.rate}")
-        if self.max_frames < 1:
-            raise self.bad("max_frames", f"must be >= 1, got {self.max_frames}")
+        check_sampled_model_params(self)
         if not 0 < self.min_confidence < 1:
             raise self.bad("min_confidence", f"must be within (0, 1), got {self.min_confidence}")
-        if self.threads < 1:
-            raise self.bad("threads", f"must be >= 1, got {self.threads}")
-        if self.model_path and not Path(self.model_path).is_file():
-            raise self.bad("model_path", f"no such file: {self.model_path}")
 
     def setup(self) -> None:
         """Open NudeNet's packaged ONNX detector in an onnxruntime session (CPU)."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
-from vidcurate.sampling import ANALYSIS_FMT, SpanSampler, analysis_spec_side, shrink
+from vidcurate.sampling import ANALYSIS_FMT, SpanSampler, analysis_spec_side, check_sampled_model_params, shrink
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 
@@ -59,10 +59,7 @@ class Ocr(FrameOp):
     model_path: str = ""
 
     def validate(self) -> None:
-        if not self.rate > 0:
-            raise self.bad("rate", f"must be > 0 samples per second, got {self.rate}")
-        if self.max_frames < 1:
-            raise self.bad("max_frames", f"must be >= 1, got {self.max_frames}")
+        check_sampled_model_params(self)
         if not 32 <= self.short_side <= 2160:
             raise self.bad("short_side", f"must be within 32..2160 pixels, got {self.short_side}")
         if not 0 < self.box_score < 1:
@@ -71,10 +68,6 @@ class Ocr(FrameOp):
             raise self.bad("min_box", f"must be >= 0 pixels, got {self.min_box}")
         if not 0 < self.max_line <= 1:
             raise self.bad("max_line", f"must be within (0, 1], got {self.max_line}")
-        if self.threads < 1:
-            raise self.bad("threads", f"must be >= 1, got {self.threads}")
-        if self.model_path and not Path(self.model_path).is_file():
-            raise self.bad("model_path", f"no such file: {self.model_path}")
 
     def setup(self) -> None:
         """Load the packaged PP-OCR detection model (never downloads: the model path is always given)."""
