@@ -94,7 +94,9 @@ def main() -> None:
             print(f"analysis decodes per decodable source: fused {per[0]:.2f} (goal 1), steps {per[1]:.2f}")
         else:
             print("decode counts are only visible with --workers 1 (they are counted per process)")
-        print(f"clips written: {enc_fused} (kept rows {len(kept)}); rows out: fused {len(out_fused)}, "
+        clips = sum(1 for r in kept if r.get("source_path") and r.get("path") != r["source_path"])
+        encoded = f", {enc_fused} encoded in this process" if args.workers == 1 else ""
+        print(f"clips written: {clips} (kept rows {len(kept)}{encoded}); rows out: fused {len(out_fused)}, "
               f"steps {len(out_steps)}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
