@@ -56,4 +56,5 @@ def test_stable_id_depends_only_on_relpath_and_is_file_name_safe() -> None:
 def test_safe_name_strips_path_tricks() -> None:
     assert manifest.safe_name("../../etc/passwd") == "etc_passwd"
     assert manifest.safe_name("..") == ""
+    assert manifest.safe_name("--fast-84258cd7_0") == "fast-84258cd7_0"
     assert "/" not in manifest.safe_name("a/b\\c:d")

@@ -118,8 +118,9 @@ def stable_id(relpath: str) -> str:
 
 
 def safe_name(text: str) -> str:
-    """File-name-safe version of an id: letters, digits, '-', '_' and '.' only, no leading dot."""
-    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", text)).strip("._")
+    """File-name-safe version of an id: letters, digits, '-', '_' and '.' only; no leading dot (hidden file)
+    or dash (read as an option by command-line tools that are handed the name)."""
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", text)).strip("._-")
 
 
 def _format(path: Path) -> str:
