@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,16 @@ def external() -> Path:
     if not EXTERNAL.is_dir():
         pytest.skip("../shared/testdata/external is not present")
     return EXTERNAL
+
+
+@pytest.fixture
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[object, str], list]:
+    """`calls = count_calls(obj, "method")`: wraps obj.method so that every call appends to `calls`."""
+
+    def wrap(obj: object, name: str) -> list:
+        calls: list = []
+        inner = getattr(obj, name)
+        monkeypatch.setattr(obj, name, lambda *args, **kwargs: calls.append(1) or inner(*args, **kwargs))
+        return calls
+
+    return wrap

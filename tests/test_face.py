@@ -91,13 +91,11 @@ def test_bad_parameters_raise_config_error_naming_op_and_key(key: str, value: ob
         build("face", {key: value})
 
 
-def test_cascades_run_on_at_most_max_frames_per_span(samples) -> None:
+def test_cascades_run_on_at_most_max_frames_per_span(samples, count_calls) -> None:
     root, _ = samples
     op = build("face", {"rate": 8.0, "max_frames": 2})
     op.setup()
-    calls = []
-    inner = op.detect
-    op.detect = lambda gray: calls.append(1) or inner(gray)
+    calls = count_calls(op, "detect")
     [row] = apply(op, [{"id": "x", "path": str(root / "motion/fast.mp4")}])
     assert row["face_frames"] == 2 and len(calls) == 2
 

@@ -151,7 +151,7 @@ def test_detector_finds_faces_in_real_footage_of_people(nsfw, external: Path, na
     assert output_score(nsfw.infer(frame)) == 0.0
 
 
-def test_scenes_found_in_the_same_pass_get_at_most_max_frames_model_calls_each(samples) -> None:
+def test_scenes_found_in_the_same_pass_get_at_most_max_frames_model_calls_each(samples, count_calls) -> None:
     from vidcurate.exec.plan import build_stages, run_rows
 
     root, truth = samples
@@ -159,9 +159,7 @@ def test_scenes_found_in_the_same_pass_get_at_most_max_frames_model_calls_each(s
     stages = build_stages([("scenes", {}), ("nsfw", {"max_frames": 2})])
     nsfw = stages[0].ops[1]
     nsfw.setup()
-    calls = []
-    inner = nsfw.infer
-    nsfw.infer = lambda frame: calls.append(1) or inner(frame)
+    calls = count_calls(nsfw, "infer")
     before = DECODES[path]
     [row] = run_rows(stages, [{"id": "c", "path": path}])
     assert DECODES[path] == before + 1

@@ -130,13 +130,11 @@ def test_mean_reduction_averages_over_the_sampled_frames(half_text) -> None:
     assert mean["ocr_boxes"] == peak["ocr_boxes"]
 
 
-def test_cap_limits_detector_calls_per_known_span(half_text) -> None:
+def test_cap_limits_detector_calls_per_known_span(half_text, count_calls) -> None:
     path, _ = half_text
     op = build("ocr", {"rate": 24.0, "max_frames": 2})
     op.setup()
-    calls = []
-    inner = op._det
-    op._det = lambda frame: calls.append(1) or inner(frame)
+    calls = count_calls(op, "_det")
     row = _row(path, width=640, height=360, fps=24.0, num_frames=96, scene_frames=[[0, 48], [48, 96]])
     out = apply(op, [row])[0]
     assert [s["ocr_frames"] for s in out["scene_scores"]] == [2, 2]
@@ -178,6 +176,15 @@ def test_known_spans_score_frames_near_centred_targets_on_the_spot() -> None:
         sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f, i=i: i)
     assert [s.index for s in sampler.samples] == [20, 70, 100]
     assert sampler.candidates == []
+
+
+def test_prepare_runs_only_on_frames_that_are_scored() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100]]}, cap=2, rate=10.0)
+    prepared = []
+    for i in range(100):
+        sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f: f.shape, lambda f: prepared.append(1) or f[:2])
+    assert len(prepared) == len(sampler.samples) == 2
+    assert [s.value for s in sampler.samples] == [(2, 4), (2, 4)]
 
 
 def test_text_area_is_the_union_of_boxes() -> None:
@@ -245,13 +252,11 @@ def test_real_footage_with_burned_in_text_scores_clearly(external: Path, name: s
         assert out["ocr"] < 0.01
 
 
-def test_unknown_span_keeps_candidates_and_runs_the_detector_only_on_the_picks(half_text) -> None:
+def test_unknown_span_keeps_candidates_and_runs_the_detector_only_on_the_picks(half_text, count_calls) -> None:
     path, boxes = half_text
     op = build("ocr", {"rate": 4.0, "max_frames": 2})
     op.setup()
-    calls = []
-    inner = op._det
-    op._det = lambda frame: calls.append(1) or inner(frame)
+    calls = count_calls(op, "_det")
     out = apply(op, [_row(path, width=640, height=360)])[0]
     assert out["ocr_frames"] == 2 and len(calls) == 2
     assert max(iou(boxes[0], found) for found in out["ocr_boxes"]) > 0.5

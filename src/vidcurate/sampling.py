@@ -145,17 +145,30 @@ class SpanSampler:
         """Whether the spans were known before decoding (frames are scored on the spot, none stored)."""
         return self.spans is not None
 
-    def offer(self, index: int, t: float, frame: np.ndarray, score: Callable[[np.ndarray], Any]) -> None:
-        """A delivered frame: score it now if it is a planned pick, or keep it as a compressed candidate."""
+    def offer(
+        self,
+        index: int,
+        t: float,
+        frame: np.ndarray,
+        score: Callable[[np.ndarray], Any],
+        prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """A delivered frame: score it now if it is a planned pick, or keep it as a compressed candidate.
+
+        `prepare` (resize, colour order) turns the delivered frame into what `score` takes; it runs only on
+        frames that are scored or kept, not on the ones passed over.
+        """
         if self.spans is not None:
             if self.want(index, t):
-                self.samples.append(Sample(index, t, score(frame)))
+                self.samples.append(Sample(index, t, score(prepare(frame) if prepare else frame)))
             return
         self.offered += 1
         if (self.offered - 1) % self.stride:
             return
         import cv2
 
+        if prepare:
+            frame = prepare(frame)
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             raise ValueError(f"could not JPEG-encode a {frame.shape} frame")

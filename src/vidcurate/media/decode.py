@@ -133,7 +133,7 @@ def decode_pass(
 
 
 AHEAD = 8
-"""Decoded frames the background decoder may hold ahead of the consumers (8 x 6 MB at 1080p RGB-equivalent)."""
+"""Decoded frames the background decoder may hold ahead of the consumers (8 x 3 MB of 1080p yuv420p)."""
 
 _DONE = object()
 

@@ -119,7 +119,7 @@ class Face(FrameOp):
     def feed(self, state: SpanSampler, index: int, t: float, frame: np.ndarray) -> None:
         import cv2
 
-        state.offer(index, t, cv2.cvtColor(shrink(frame, self.size), cv2.COLOR_RGB2GRAY), self.score)
+        state.offer(index, t, frame, self.score, lambda rgb: cv2.cvtColor(shrink(rgb, self.size), cv2.COLOR_RGB2GRAY))
 
     def score(self, gray: np.ndarray) -> tuple[float, int]:
         """(largest face area / frame area, number of faces) of one grey frame."""

@@ -159,7 +159,7 @@ class Nsfw(FrameOp):
     def feed(self, state: SpanSampler, index: int, t: float, frame: np.ndarray) -> None:
         import cv2
 
-        state.offer(index, t, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), self.score)
+        state.offer(index, t, frame, self.score, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
     def score(self, frame: np.ndarray) -> float:
         """The frame score of one BGR frame."""

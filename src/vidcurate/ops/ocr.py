@@ -97,11 +97,14 @@ class Ocr(FrameOp):
         return {"sampler": SpanSampler(row, self.max_frames, self.rate), "size": None}
 
     def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
-        import cv2
+        def prepare(rgb: np.ndarray) -> np.ndarray:
+            import cv2
 
-        frame = shrink(frame, self.short_side)
-        state["size"] = (frame.shape[1], frame.shape[0])
-        state["sampler"].offer(index, t, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), self.detect)
+            small = shrink(rgb, self.short_side)
+            state["size"] = (small.shape[1], small.shape[0])
+            return cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+
+        state["sampler"].offer(index, t, frame, self.detect, prepare)
 
     def detect(self, frame: np.ndarray) -> list[list[int]]:
         """Axis-aligned text boxes [x0, y0, x1, y1] (x1/y1 exclusive) in a BGR frame's pixels."""
