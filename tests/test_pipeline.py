@@ -6,13 +6,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
 
 from vidcurate import manifest, recipe
 from vidcurate.exec import local
+from vidcurate.exec.plan import build_stages, run_rows, stages
 from vidcurate.ingest import scan_folder
+from vidcurate.manifest import Row
 from vidcurate.media import cut, decode
+from vidcurate.ops.base import FrameOp, FrameSpec, build
 
 RECIPE = """
 name: pipeline-test
@@ -61,6 +68,57 @@ def test_fused_run_decodes_each_source_once_and_cuts_only_kept_scenes(
     assert [r for r in out if r.get("error")] == [r for r in out if r["relpath"] == "broken/empty.mp4"]
     three = [r for r in out if r.get("source_id", "").startswith("three_cuts")]
     assert [(r["start_frame"], r["end_frame"]) for r in three] == [(0, 30), (30, 54), (54, 90), (90, 120)]
+
+
+SCORERS = ["motion", "cmotion", "ocr", "quality", "nsfw", "face"]
+
+
+def test_each_scorer_gives_the_same_values_fused_as_alone(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    rows = [{"id": Path(p).stem, "path": str(root / p)} for p in ("camera/pan_left.mp4", "text/text.mp4",
+                                                                  "quality/black_frozen.mp4", "odd/rotated.mp4")]
+    fused = run_rows(build_stages([(name, {}) for name in SCORERS]), [dict(r) for r in rows])
+    assert not any(r.get("error") for r in fused)
+    for name in SCORERS:
+        alone = run_rows(build_stages([(name, {})]), [dict(r) for r in rows])
+        columns = build(name).produces
+        assert [{c: r.get(c) for c in columns} for r in alone] == [{c: r.get(c) for c in columns} for r in fused]
+
+
+class _SlowFinish(FrameOp):
+    """Records the thread its finish runs on and waits for its partner, so the two finishes must overlap."""
+
+    name = "test_slow_finish"
+    produces: ClassVar[tuple[str, ...]] = ()
+    meeting: ClassVar[threading.Barrier] = threading.Barrier(2, timeout=10)
+
+    def __init__(self, column: str, fail: bool = False) -> None:
+        super().__init__()
+        self.column, self.fail = column, fail
+
+    def frame_spec(self) -> FrameSpec:
+        return FrameSpec(fmt="gray", short_side=32, rate=1.0)
+
+    def start(self, row: Row) -> Any:
+        return []
+
+    def feed(self, state: Any, index: int, t: float, frame: np.ndarray) -> None:
+        state.append(index)
+
+    def finish(self, state: Any, row: Row, spans: list, times: list[float]) -> list[dict[str, Any]]:
+        self.meeting.wait()
+        if self.fail:
+            raise ValueError("broken on purpose")
+        return [{self.column: threading.current_thread().name} for _ in spans]
+
+
+def test_ops_finish_on_parallel_threads_and_a_failing_one_marks_only_its_error(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    plan = stages([_SlowFinish("a"), _SlowFinish("b", fail=True)])
+    [row] = run_rows(plan, [{"id": "x", "path": str(root / "cuts/three_cuts.mp4")}])
+    assert row["a"].startswith("vidcurate-finish")
+    assert "b" not in row
+    assert row["error"] == "test_slow_finish: ValueError: broken on purpose"
 
 
 def _launch(recipe_file: Path, src: Path, out: Path) -> subprocess.Popen:

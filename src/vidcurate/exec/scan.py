@@ -7,6 +7,8 @@ span (a scene row not yet cut), else the whole file. Per-scene scores go to `sce
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -53,10 +55,8 @@ def scan(row: Row, ops: list[FrameOp]) -> Row:
     scenes = "scene_frames" in row and span is None
     if scenes:
         scores = [dict(s) for s in row.get("scene_scores") or [{} for _ in spans]]
-    for i, op in enumerate(ops):
-        if i not in states or isinstance(op, SpanOp):
-            continue
-        cols, err = guard(op.name, op.finish, states[i], row, spans, info.times)
+    finishing = [i for i, op in enumerate(ops) if i in states and not isinstance(op, SpanOp)]
+    for cols, err in _finish_all([ops[i] for i in finishing], [states[i] for i in finishing], row, spans, info.times):
         if err:
             add_error(row, err)
         elif scenes:
@@ -67,6 +67,19 @@ def scan(row: Row, ops: list[FrameOp]) -> Row:
     if scenes:
         row["scene_scores"] = scores
     return row
+
+
+def _finish_all(ops: list[FrameOp], states: list[Any], row: Row, spans: list[Span],
+                times: list[float]) -> list[tuple[Any, str | None]]:
+    """Each op's `finish`, on parallel threads: with spans found in the same pass, the sampled model ops
+    (ocr, nsfw, face) run all their model calls here, after decoding has ended and freed a core; OpenCV and
+    onnxruntime release the GIL, so the ops' tails overlap instead of queueing on one core."""
+    if len(ops) <= 1:
+        return [guard(op.name, op.finish, state, row, spans, times) for op, state in zip(ops, states)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with ThreadPoolExecutor(min(len(ops), max(2, cores)), thread_name_prefix="vidcurate-finish") as pool:
+        futures = [pool.submit(guard, op.name, op.finish, state, row, spans, times) for op, state in zip(ops, states)]
+        return [f.result() for f in futures]
 
 
 def _spans(row: Row, ops: list[FrameOp], states: dict[int, Any], info: Any) -> list[Span]:

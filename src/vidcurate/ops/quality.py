@@ -149,11 +149,11 @@ class Quality(FrameOp):
 
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler & Suesstrunk (2003) colourfulness of an RGB uint8 image (0 for grey; ~100+ very colourful)."""
-    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
-    rg = r - g
-    yb = 0.5 * (r + g) - b
+    r, g, b = cv2.split(rgb)
+    rg = cv2.subtract(r, g, dtype=cv2.CV_16S)
+    yb2 = cv2.subtract(cv2.add(r, g, dtype=cv2.CV_16S), cv2.add(b, b, dtype=cv2.CV_16S))  # 2 * yb, exact in int16
     rg_mean, rg_std = (float(v[0][0]) for v in cv2.meanStdDev(rg))
-    yb_mean, yb_std = (float(v[0][0]) for v in cv2.meanStdDev(yb))
+    yb_mean, yb_std = (float(v[0][0]) / 2 for v in cv2.meanStdDev(yb2))
     return float(np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean))
 
 
