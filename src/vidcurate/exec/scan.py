@@ -7,7 +7,6 @@ span (a scene row not yet cut), else the whole file. Per-scene scores go to `sce
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -73,11 +72,11 @@ def _finish_all(ops: list[FrameOp], states: list[Any], row: Row, spans: list[Spa
                 times: list[float]) -> list[tuple[Any, str | None]]:
     """Each op's `finish`, on parallel threads: with spans found in the same pass, the sampled model ops
     (ocr, nsfw, face) run all their model calls here, after decoding has ended and freed a core; OpenCV and
-    onnxruntime release the GIL, so the ops' tails overlap instead of queueing on one core."""
+    onnxruntime release the GIL, so the ops' tails overlap instead of queueing on one core. One thread per op
+    (not per core): the tails differ in length, and the OS balances whole tails better than a pool of two."""
     if len(ops) <= 1:
         return [guard(op.name, op.finish, state, row, spans, times) for op, state in zip(ops, states)]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ThreadPoolExecutor(min(len(ops), max(2, cores)), thread_name_prefix="vidcurate-finish") as pool:
+    with ThreadPoolExecutor(len(ops), thread_name_prefix="vidcurate-finish") as pool:
         futures = [pool.submit(guard, op.name, op.finish, state, row, spans, times) for op, state in zip(ops, states)]
         return [f.result() for f in futures]
 
