@@ -127,3 +127,17 @@ def test_decoder_error_in_the_background_thread_reaches_the_caller(samples: tupl
                 count += 1
     assert count > 0
     assert not _decoder_threads()
+
+
+@pytest.mark.parametrize("layout", ["yuv420p", "yuvj420p", "yuvj422p", "yuv444p"])
+def test_rgb_scaled_in_the_source_layout_keeps_colours_and_range(layout: str) -> None:
+    rgb = np.zeros((64, 96, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1] = 200, 60
+    rgb[:32, :, 2], rgb[32:, :, 2] = 30, 220
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=layout)
+    [got] = decode._convert(frame, [FrameSpec(fmt="rgb24", width=48, height=32)], [True],
+                            decode.DecodeResult(width=96, height=64), {})
+    direct = frame.reformat(width=48, height=32, format="rgb24").to_ndarray()
+    flat = np.r_[0:14, 18:32]  # rows away from the colour edge, where chroma subsampling may differ
+    assert np.abs(got[flat].astype(int) - direct[flat]).max() <= 3
+    assert np.abs(got[flat].astype(int) - rgb[::2, ::2][flat]).max() <= 4
