@@ -35,20 +35,20 @@ def probed(rows: list[dict]) -> tuple[float, int]:
     return sum(float(r["duration"]) for r in ok), len(ok)
 
 
-def fused(rows: list[dict], specs: list, work: Path, workers: int) -> tuple[float, list[dict]]:
+def fused(rows: list[dict], specs: list, work: Path, workers: int, shard_size: int) -> tuple[float, list[dict]]:
     start = time.perf_counter()
-    out = local.run(rows, recipe.resolve_paths(specs, work), work, workers=workers)
+    out = local.run(rows, recipe.resolve_paths(specs, work), work, workers=workers, shard_size=shard_size)
     return time.perf_counter() - start, out
 
 
-def steps(rows: list[dict], specs: list, work: Path, workers: int) -> tuple[float, list[dict]]:
+def steps(rows: list[dict], specs: list, work: Path, workers: int, shard_size: int) -> tuple[float, list[dict]]:
     """Each op as its own step: read the previous manifest, run, write the next (what step commands do)."""
     specs = recipe.resolve_paths(specs, work)
     start = time.perf_counter()
     current = work / "step_00.parquet"
     manifest.write(rows, current)
     for n, spec in enumerate(specs, 1):
-        out = local.run(manifest.read(current), [spec], work / f"w{n:02d}", workers=workers)
+        out = local.run(manifest.read(current), [spec], work / f"w{n:02d}", workers=workers, shard_size=shard_size)
         current = manifest.write(out, work / f"step_{n:02d}.parquet")
     return time.perf_counter() - start, manifest.read(current)
 
@@ -68,24 +68,25 @@ def main() -> None:
             generate(folder)
         rows = scan_folder(folder)
         skip = ("report", "export", "cut") if args.no_cut else ("report", "export")
-        specs = [s for s in recipe.load(args.recipe).ops if s[0] not in skip]
+        spec = recipe.load(args.recipe)
+        specs = [s for s in spec.ops if s[0] not in skip]
         sources = len(rows)
         seconds, decodable = probed(rows)
 
         decode.DECODES.clear()
         cut.ENCODES.clear()
-        t_fused, out_fused = fused(rows, specs, tmp / "fused", args.workers)
+        t_fused, out_fused = fused(rows, specs, tmp / "fused", args.workers, spec.shard_size)
         dec_fused = sum(decode.DECODES.values())
         enc_fused = sum(cut.ENCODES.values())
 
         decode.DECODES.clear()
         cut.ENCODES.clear()
-        t_steps, out_steps = steps(rows, specs, tmp / "steps", args.workers)
+        t_steps, out_steps = steps(rows, specs, tmp / "steps", args.workers, spec.shard_size)
         dec_steps = sum(decode.DECODES.values())
 
         kept = [r for r in out_fused if not r.get("error") and not r.get("drop_reason")]
         print(f"inputs: {sources} files ({decodable} decodable), {seconds:.1f} s of video; recipe {args.recipe.name}; "
-              f"workers {args.workers}")
+              f"workers {args.workers}, shards of {spec.shard_size} (the recipe's, as `vidcurate run` uses)")
         print(f"fused run : {t_fused:7.2f} s  {seconds / t_fused:7.2f} video-s per wall-s")
         print(f"step chain: {t_steps:7.2f} s  {seconds / t_steps:7.2f} video-s per wall-s")
         print(f"speed-up of fused over steps: {t_steps / t_fused:.2f}x (goal >= 3)")
