@@ -225,7 +225,7 @@ def _convert(
             scale, recolour = scalers.setdefault(key, (VideoReformatter(), VideoReformatter()))
             small = scale.reformat(frame, width=coded[0], height=coded[1], format=native or spec.fmt,
                                    interpolation=spec.interpolation.upper(), threads=1)
-            if native and small.format.name != spec.fmt:
+            if native:
                 small = recolour.reformat(small, format=spec.fmt, threads=1)
             arr = small.to_ndarray()
             cache[key] = np.ascontiguousarray(np.rot90(arr, k=-turns)) if turns else arr

@@ -92,7 +92,7 @@ def upscale_gray(frame: np.ndarray, short_side: int) -> np.ndarray:
 
 def mean_magnitude(flow: np.ndarray) -> float:
     """Mean length of the flow vectors."""
-    return float(cv2.mean(cv2.magnitude(flow[..., 0].copy(), flow[..., 1].copy()))[0])
+    return float(cv2.mean(cv2.magnitude(*cv2.split(flow)))[0])
 
 
 def dj_resized_size(height: int, width: int, size: list[int] | None, max_size: int | None,
