@@ -141,3 +141,38 @@ def test_rgb_scaled_in_the_source_layout_keeps_colours_and_range(layout: str) ->
     flat = np.r_[0:14, 18:32]  # rows away from the colour edge, where chroma subsampling may differ
     assert np.abs(got[flat].astype(int) - direct[flat]).max() <= 3
     assert np.abs(got[flat].astype(int) - rgb[::2, ::2][flat]).max() <= 4
+
+
+def _panning_video(path: Path, codec: str = "libx264", bframes: int = 3, n: int = 72) -> Path:
+    canvas = np.random.default_rng(7).integers(0, 255, (96, 160 + 2 * n, 3), np.uint8)
+    write_video(path, (np.ascontiguousarray(canvas[:, 2 * i : 2 * i + 160]) for i in range(n)), fps=24,
+                codec=codec, bframes=bframes)
+    return path
+
+
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+def test_unsampled_non_reference_frames_are_skipped_and_sampled_frames_stay_identical(
+    tmp_path: Path, codec: str
+) -> None:
+    path = _panning_video(tmp_path / "b.mp4", codec)
+    specs = [FrameSpec(fmt="gray", short_side=48, rate=4.0), FrameSpec(fmt="rgb24", rate=1.0),
+             FrameSpec(fmt="gray", rate=3.0)]
+    full, every = collect(path, specs, skip_unsampled=False)
+    fast, sampled = collect(path, specs)
+    assert full.skipped == 0 and fast.skipped > 10
+    assert fast.num_frames == full.num_frames == 72 and fast.times == full.times
+    assert [(i, t) for i, t, _ in sampled] == [(i, t) for i, t, _ in every]
+    for (_, _, a), (_, _, b) in zip(sampled, every):
+        assert all((x is None and y is None) or np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_a_spec_that_wants_every_frame_gets_every_frame_decoded(tmp_path: Path) -> None:
+    path = _panning_video(tmp_path / "b.mp4")
+    info, got = collect(path, [FrameSpec(fmt="gray", rate=2.0), FrameSpec(fmt="gray", short_side=48)])
+    assert info.skipped == 0 and [i for i, _, _ in got] == list(range(72))
+
+
+def test_codecs_without_exact_non_reference_dropping_decode_every_frame(tmp_path: Path) -> None:
+    path = _panning_video(tmp_path / "b.avi", codec="mpeg4")
+    info, got = collect(path, [FrameSpec(fmt="gray", rate=2.0)])
+    assert info.skipped == 0 and info.num_frames == 72 and len(got) == 6

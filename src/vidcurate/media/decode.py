@@ -13,6 +13,15 @@ decoding instead of adding to it (measured: content detection 1.6x -> 1.3x a pla
 single-threaded: FFmpeg's automatic scaler threading made a 720p -> 256x144 conversion 1.6x slower while
 the decoder's own threads hold the cores.
 
+When every consumer samples by time (`rate`; no shot detector needs every frame) and the codec is H.264 or
+HEVC, frames no consumer will sample are not decoded at all where the codec allows it: each packet whose
+frame cannot be due for any spec is sent with FFmpeg's `skip_frame = NONREF`, so the decoder drops it if it
+is a non-reference frame (no other frame is predicted from it, so every other frame decodes bit-identically)
+and decodes it as usual otherwise. Such a frame still counts (index, time from its packet) but is handed
+out as `None` arrays to nobody. "Cannot be due" is decided from packet timestamps before decoding, with a
+margin: the frame's interval since the latest earlier timestamp seen contains no sampling instant of any
+spec. Real H.264 footage is a third non-reference frames (B-frames); a 720p decode then costs ~30% less.
+
 An RGB/BGR conversion is two scaler calls: scale in the frame's own planar YUV layout (FFmpeg's fast
 path), then change the pixel format at the small size (grey is one call: it reads only the luma). On a
 720p frame this is 2.3x cheaper than one combined 720p -> 456x256 RGB call, with the same colour matrix
@@ -23,15 +32,17 @@ consumers share the pass, so a scorer gives the same values fused in `run` as al
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import av
 import numpy as np
@@ -55,6 +66,8 @@ class DecodeResult:
     height: int = 0
     fps: float = 0.0
     rotation: int = 0
+    skipped: int = 0
+    """Frames the decoder was allowed to drop (non-reference, sampled by no spec); counted in `times`."""
 
 
 def pick_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
@@ -98,18 +111,21 @@ def decode_pass(
     *,
     start_frame: int = 0,
     end_frame: int | None = None,
+    skip_unsampled: bool = True,
 ) -> DecodeResult:
     """Decode `path` once, calling `on_frame(index, t, arrays)` with one array (or None) per spec.
 
     Frames before `start_frame` are decoded but not converted; decoding stops at `end_frame`. Times are
     seconds since the first video frame, from timestamps (so VFR and delayed starts are right).
+    `skip_unsampled=False` decodes every frame even when some could be dropped (see the module docstring).
     """
     DECODES[str(path)] += 1
     result = DecodeResult()
     with av.open(str(path)) as container:
         stream = pick_stream(container)
         stream.thread_type = "AUTO"
-        decoded = _frames_ahead(container, stream)
+        plan = _SkipPlan.for_pass(stream, specs) if skip_unsampled and start_frame == 0 else None
+        decoded = _frames_ahead(container, stream, plan)
         rate = stream.average_rate or stream.guessed_rate
         result.fps = float(rate) if rate else 0.0
         samplers = [_Sampler(s) for s in specs]
@@ -130,6 +146,9 @@ def decode_pass(
                 t -= first_pts
                 last_t = t + first_pts
                 result.times.append(round(t, 6))
+                if isinstance(frame, _Dropped):
+                    result.skipped += 1
+                    continue
                 if index < start_frame:
                     continue
                 wanted = [sampler.due(t - result.times[start_frame]) for sampler in samplers]
@@ -144,10 +163,101 @@ AHEAD = 8
 
 _DONE = object()
 
+SKIP_CODECS = frozenset({"h264", "hevc"})
+"""Decoders whose `skip_frame = NONREF` drops exactly the frames no other frame references (checked
+frame by frame against a full decode: tests/test_decode.py, and every H.264/HEVC file of the external set)."""
+
+SKIP_MARGIN = 1e-3
+"""Seconds of slack around each sampling instant when deciding that a frame cannot be due."""
+
+KEEP_TIMES = 256
+"""Latest packet times `_SkipPlan` remembers; forgetting older ones only makes it decode more."""
+
+
+class _Dropped(NamedTuple):
+    """A frame the decoder was allowed to drop: only its timestamp, in the stream's time base."""
+
+    pts: int
+    time_base: Fraction
+    rotation: int = 0
+
+
+class _SkipPlan:
+    """Decides, per packet and before decoding, whether its frame may be dropped: no spec can sample it.
+
+    A spec with `rate` r samples the first frame at or after each instant k / r (k = 0, 1, ...; seconds from
+    the first frame; `_Sampler`). A frame at time t is due only if such an instant lies after the previous
+    frame's time and at or before t. The previous frame's time is at least the latest earlier packet time
+    seen so far, so when no instant lies in (that time - margin, t + margin] the frame cannot be due. Nothing
+    is dropped before the first frame is out (the times are relative to it).
+    """
+
+    def __init__(self, periods: list[float], time_base: Fraction) -> None:
+        self.periods = periods
+        self.time_base = time_base
+        self.first: float | None = None
+        self.seen: list[float] = []
+
+    @classmethod
+    def for_pass(cls, stream: av.video.stream.VideoStream, specs: Sequence[FrameSpec]) -> _SkipPlan | None:
+        """A plan when every spec samples by time and the codec drops non-reference frames exactly."""
+        if not specs or any(not spec.rate for spec in specs) or stream.time_base is None:
+            return None
+        if stream.codec_context.name not in SKIP_CODECS:
+            return None
+        return cls([1.0 / float(spec.rate) for spec in specs if spec.rate], stream.time_base)
+
+    def started(self, frame: av.VideoFrame) -> None:
+        """Note the first decoded frame's time (no timestamp: never drop anything in this pass)."""
+        if self.first is None:
+            self.first = float(frame.pts * self.time_base) if frame.pts is not None else math.nan
+
+    def droppable(self, pts: int | None) -> bool:
+        """Whether the frame of a packet with this timestamp can be dropped; remembers the timestamp."""
+        if pts is None:
+            return False
+        t = float(pts * self.time_base)
+        k = bisect.bisect_left(self.seen, t)
+        earlier = self.seen[k - 1] if k else None
+        repeated = k < len(self.seen) and self.seen[k] == t
+        self.seen.insert(k, t)
+        if len(self.seen) > KEEP_TIMES:
+            del self.seen[0]
+        if self.first is None or math.isnan(self.first) or earlier is None or repeated:
+            return False
+        low, high = earlier - self.first - SKIP_MARGIN, t - self.first + SKIP_MARGIN
+        return not any((math.floor(low / period) + 1) * period <= high for period in self.periods)
+
+
+def _decode(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+            plan: _SkipPlan | None) -> Iterator[av.VideoFrame | _Dropped]:
+    """`container.decode(stream)`, except that with a plan, droppable packets go to the decoder with
+    `skip_frame = NONREF`; each of those the decoder did drop comes out as a `_Dropped` in display order."""
+    if plan is None:
+        yield from container.decode(stream)
+        return
+    ctx = stream.codec_context
+    pending: list[int] = []
+    for packet in container.demux(stream):
+        drop = plan.droppable(packet.pts)
+        ctx.skip_frame = "NONREF" if drop else "DEFAULT"
+        if drop:
+            bisect.insort(pending, packet.pts)
+        for frame in ctx.decode(packet):
+            plan.started(frame)
+            if frame.pts is not None:
+                while pending and pending[0] <= frame.pts:
+                    pts = pending.pop(0)
+                    if pts < frame.pts:
+                        yield _Dropped(pts, stream.time_base)
+            yield frame
+    for pts in pending:
+        yield _Dropped(pts, stream.time_base)
+
 
 def _frames_ahead(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                  ahead: int = AHEAD) -> Iterator[av.VideoFrame]:
-    """`container.decode(stream)`, decoded by a background thread up to `ahead` frames early.
+                  plan: _SkipPlan | None = None, ahead: int = AHEAD) -> Iterator[av.VideoFrame | _Dropped]:
+    """`_decode(container, stream, plan)`, run by a background thread up to `ahead` frames early.
 
     Decoder errors are re-raised in the caller at the point they occurred; when the caller stops early (or
     raises), the thread is told to stop and joined before the container can be closed.
@@ -166,7 +276,7 @@ def _frames_ahead(container: av.container.InputContainer, stream: av.video.strea
 
     def work() -> None:
         try:
-            for frame in container.decode(stream):
+            for frame in _decode(container, stream, plan):
                 if not put(frame):
                     return
         except BaseException as e:  # handed to the consumer thread, which re-raises it
@@ -189,7 +299,7 @@ def _frames_ahead(container: av.container.InputContainer, stream: av.video.strea
         thread.join()
 
 
-def _frame_time(frame: av.VideoFrame, fps: float, last_t: float) -> float:
+def _frame_time(frame: av.VideoFrame | _Dropped, fps: float, last_t: float) -> float:
     if frame.pts is not None and frame.time_base is not None:
         return float(frame.pts * frame.time_base)
     return last_t + (1.0 / fps if fps else 0.04)

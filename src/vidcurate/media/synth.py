@@ -78,6 +78,7 @@ class _Encoding:
     crf: int
     gop: int | None
     faststart: bool
+    bframes: int
 
 
 def write_video(
@@ -94,14 +95,16 @@ def write_video(
     crf: int = 18,
     gop: int | None = None,
     faststart: bool = False,
+    bframes: int = 0,
 ) -> None:
     """Encode RGB uint8 frames (H, W, 3) to a file.
 
     `pts_seconds` gives each frame's timestamp (variable frame rate; the last frame lasts as long as the
     gap before it). `rotation` is clockwise degrees for display, stored as a display matrix. `sar` sets the
     sample aspect ratio. `audio_seconds` adds a mono AAC sine track. `gop` is the keyframe interval in
-    frames (default: two seconds). `faststart` puts the mp4 index first. libx264 runs `ultrafast` on one
-    thread so output bytes are reproducible. A failed write leaves no file behind.
+    frames (default: two seconds). `faststart` puts the mp4 index first. `bframes` allows that many
+    consecutive B-frames (libx264/libx265; some are then non-reference frames, as in most real footage).
+    libx264 runs `ultrafast` on one thread so output bytes are reproducible. A failed write leaves no file behind.
     """
     it = iter(frames)
     try:
@@ -112,7 +115,7 @@ def write_video(
     if pix_fmt in ("yuv420p", "nv12") and (width % 2 or height % 2):
         raise ValueError(f"{pix_fmt} needs even width and height, got {width}x{height}")
     timing = _vfr_ticks(pts_seconds) if pts_seconds is not None else None
-    spec = _Encoding(fps, codec, pix_fmt, rotation, sar, timing, audio_seconds, crf, gop, faststart)
+    spec = _Encoding(fps, codec, pix_fmt, rotation, sar, timing, audio_seconds, crf, gop, faststart, bframes)
     try:
         _encode(Path(path), first, it, spec)
     except BaseException:
@@ -128,11 +131,15 @@ def _encode(path: Path, first: np.ndarray, rest: Iterator[np.ndarray], spec: _En
     container_options = {"movflags": "+faststart"} if spec.faststart else {}
     with av.open(str(path), mode="w", options=container_options) as container:
         codec_options = {"preset": "ultrafast", "crf": str(spec.crf)}
+        if spec.codec == "libx265":
+            codec_options["x265-params"] = "log-level=error"
         stream = container.add_stream(
             spec.codec, rate=rate, options=codec_options if spec.codec in ("libx264", "libx265") else {}
         )
         stream.width, stream.height, stream.pix_fmt = width, height, spec.pix_fmt
         stream.codec_context.thread_count = 1
+        if spec.bframes:
+            stream.codec_context.max_b_frames = spec.bframes
         stream.codec_context.gop_size = spec.gop if spec.gop is not None else max(1, round(2 * float(rate)))
         if spec.sar is not None:
             stream.codec_context.sample_aspect_ratio = Fraction(*spec.sar)
