@@ -1,7 +1,9 @@
 """All CPU scorers fused into one decode pass vs one plain decode of the same 720p source.
 
 Target: the fused group (motion, cmotion, ocr, quality, nsfw, face; whichever are registered) costs at most
-1.5x a plain PyAV decode of the file, with exactly one decode per source. Each scorer is also timed alone so
+1.5x a plain PyAV decode of the file, with exactly one decode per source. Each run starts from the bare path
+and probes it first with the `probe` op, as `vidcurate run` does (and the README's `probe` -> `score` step
+chain); the probe's time counts. Each scorer is also timed alone so
 the incremental cost of each is visible. Everything is measured in this process: each configuration's runs
 alternate with plain decodes of the same file, and its ratio is best-of-`--repeat` over best-of-`--repeat`
 of the plain decodes interleaved with it, so a load change on a shared machine hits both sides. The spread
@@ -86,8 +88,9 @@ class Ratio:
 
 
 def prepare(specs: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    """Fused stages for the specs, with models loaded (setup is not part of the per-source cost)."""
-    stages = build_stages(specs)
+    """The probe stage, then the specs' fused stage, with models loaded (setup is not part of the per-source
+    cost)."""
+    stages = build_stages([("probe", {}), *specs])
     for stage in stages:
         stage.setup()
     return stages

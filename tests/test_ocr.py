@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -15,7 +18,7 @@ from vidcurate.media.decode import DECODES
 from vidcurate.media.synth import texture, write_video
 from vidcurate.ops.base import build
 from vidcurate.ops.ocr import text_area
-from vidcurate.sampling import SpanSampler, centred
+from vidcurate.sampling import MAX_PENDING, MODEL_NICENESS, SpanSampler, centred
 
 
 def iou(a: list[int], b: list[int]) -> float:
@@ -169,13 +172,52 @@ def test_candidate_store_is_bounded_and_stays_evenly_spread() -> None:
     assert len({b - a for a, b in zip(kept, kept[1:])}) == 1
 
 
-def test_known_spans_score_frames_near_centred_targets_on_the_spot() -> None:
+def test_known_spans_score_frames_near_centred_targets_as_they_arrive() -> None:
     sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100], [100, 105]]}, cap=2,
                           rate=1.0)
     for i in range(0, 105, 10):
         sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f, i=i: i)
     assert [s.index for s in sampler.samples] == [20, 70, 100]
     assert sampler.candidates == []
+    assert sampler.pick([(0, 100), (100, 105)], [i / 10 for i in range(105)], str) == [[20, 70], [100]]
+
+
+def test_known_span_scores_run_on_a_model_thread_with_a_bounded_queue() -> None:
+    release = threading.Event()
+    threads: set[str] = set()
+    niceness: set[int] = set()
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if sys.platform.startswith("linux") else 0
+
+    def score(frame: np.ndarray) -> int:
+        threads.add(threading.current_thread().name)
+        if sys.platform.startswith("linux"):
+            niceness.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        release.wait(5)
+        return int(frame[0, 0])
+
+    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "num_frames": 200}, cap=20, rate=10.0)
+    feeder = threading.Thread(target=lambda: [
+        sampler.offer(i, i / 10, np.full((2, 2), i, np.uint8), score) for i in range(200)
+    ])
+    feeder.start()
+    feeder.join(0.5)
+    assert feeder.is_alive() and len(sampler.samples) == MAX_PENDING
+    release.set()
+    feeder.join(5)
+    [values] = sampler.pick([(0, 200)], [i / 10 for i in range(200)], int)
+    assert values == [s.index for s in sampler.samples] and len(values) == 20
+    assert threads and all(name.startswith("vidcurate-model") for name in threads)
+    assert niceness in (set(), {max(own, MODEL_NICENESS)})
+    if sys.platform.startswith("linux"):
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+def test_a_failing_model_call_fails_the_pick() -> None:
+    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "num_frames": 10}, cap=1, rate=10.0)
+    for i in range(10):
+        sampler.offer(i, i / 10, np.zeros((2, 2), np.uint8), lambda f: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        sampler.pick([(0, 10)], [i / 10 for i in range(10)], int)
 
 
 def test_prepare_runs_only_on_frames_that_are_scored() -> None:
@@ -184,7 +226,7 @@ def test_prepare_runs_only_on_frames_that_are_scored() -> None:
     for i in range(100):
         sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f: f.shape, lambda f: prepared.append(1) or f[:2])
     assert len(prepared) == len(sampler.samples) == 2
-    assert [s.value for s in sampler.samples] == [(2, 4), (2, 4)]
+    assert sampler.pick([(0, 100)], [i / 10 for i in range(100)], str) == [[(2, 4), (2, 4)]]
 
 
 def test_text_area_is_the_union_of_boxes() -> None:
