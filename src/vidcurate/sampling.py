@@ -73,7 +73,7 @@ MAX_PENDING = 4
 MODEL_NICENESS = 10
 """Scheduling niceness of the model threads (Linux, per thread): the decoder is the decode pass's critical
 path, so the model calls take the cores it leaves idle rather than slowing it (the six fused scorers ran
-~3% faster in wall time than at the same priority, same CPU)."""
+2-3.5% faster in wall time, median of 8 interleaved runs, than at the same priority)."""
 
 
 def _model_thread_priority() -> None:

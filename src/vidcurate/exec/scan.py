@@ -32,7 +32,7 @@ def opencv_threads(count: int) -> Iterator[None]:
     """OpenCV's thread count set to `count` for the block, then restored.
 
     The consumers run while the decoder's threads hold the cores; OpenCV's own worker threads then only add
-    hand-offs and spinning (the fused scorers used 6% less CPU single-threaded, same values). After decoding,
+    hand-offs and spinning (the six fused scorers used ~5% less CPU single-threaded, identical values). After decoding,
     the model ops' `finish` gets OpenCV's threads back.
     """
     import cv2
