@@ -73,6 +73,14 @@ def test_fused_run_decodes_each_source_once_and_cuts_only_kept_scenes(
 SCORERS = ["motion", "cmotion", "ocr", "quality", "nsfw", "face"]
 
 
+def test_a_shot_detector_in_the_pass_makes_model_scorers_sample_every_scene(samples: tuple[Path, dict]) -> None:
+    root, _ = samples
+    specs = [("probe", {}), ("scenes", {"min_seconds": 0.5}), ("face", {"rate": 4.0, "max_frames": 2})]
+    [row] = run_rows(build_stages(specs), [{"id": "x", "path": str(root / "cuts/three_cuts.mp4")}])
+    assert row["num_frames"] == 120 and row["scene_frames"] == [[0, 30], [30, 54], [54, 90], [90, 120]]
+    assert [s["face_frames"] for s in row["scene_scores"]] == [2, 2, 2, 2]
+
+
 def test_each_scorer_gives_the_same_values_fused_as_alone(samples: tuple[Path, dict]) -> None:
     root, _ = samples
     rows = [{"id": Path(p).stem, "path": str(root / p)} for p in ("camera/pan_left.mp4", "text/text.mp4",

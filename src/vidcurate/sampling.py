@@ -109,8 +109,10 @@ class Sample(NamedTuple):
 
 def planned_spans(row: Row) -> list[Span] | None:
     """The spans the decode pass will be scored on, when they are known before decoding starts."""
-    from vidcurate.exec.scan import own_span
+    from vidcurate.exec.scan import SCENES_PENDING, own_span
 
+    if row.get(SCENES_PENDING):
+        return None
     span = own_span(row)
     if span is not None:
         return [span]

@@ -19,6 +19,10 @@ from vidcurate.manifest import Row
 from vidcurate.media.decode import decode_pass
 from vidcurate.ops.base import FrameOp, Span, SpanOp
 
+SCENES_PENDING = "_scenes_pending"
+"""Set on the row a frame op's `start` sees when a shot detector runs in the same pass: the spans are found
+while decoding, so whatever the row says (`num_frames`, an earlier `scene_frames`) does not plan them."""
+
 
 def own_span(row: Row) -> Span | None:
     """The frame span of a scene row that still points at its source (not yet cut)."""
@@ -49,8 +53,10 @@ def scan(row: Row, ops: list[FrameOp]) -> Row:
     """Feed every op from one decode of row['path'] and merge their columns into the row."""
     row = dict(row)
     states: dict[int, Any] = {}
+    finding = any(isinstance(op, SpanOp) for op in ops)
     for i, op in enumerate(ops):
-        state, err = guard(op.name, op.start, row)
+        seen = {**row, SCENES_PENDING: True} if finding and not isinstance(op, SpanOp) else row
+        state, err = guard(op.name, op.start, seen)
         if err:
             add_error(row, err)
         else:
