@@ -7,8 +7,8 @@ length. `SpanSampler` does that in both situations a decode pass can be in:
 - spans known before decoding (`planned_spans`: a scene row, a clip, a source whose `scene_frames` came from
   an earlier step): each span gets `cap` target times at the centres of `cap` equal parts of the span, and
   the delivered frame nearest each target (within half a delivery period) is scored as it arrives, on the
-  sampler's own model thread, so decoding goes on meanwhile (onnxruntime and OpenCV release the GIL); at
-  most `MAX_PENDING` frames wait for that thread, and nothing else is stored;
+  op's model thread, so decoding goes on meanwhile (onnxruntime and OpenCV release the GIL); at most
+  `MAX_PENDING` frames wait for that thread, and nothing else is stored;
 - spans found in the same pass (a scene detector fused alongside): every delivered frame is kept as a
   candidate, JPEG-compressed (`cv2.imencode`, quality `JPEG_QUALITY`), and `pick` scores only the chosen
   candidates once the spans are known, at the centres of `cap` equal parts of each span's candidates.
@@ -21,6 +21,10 @@ JPEG is 20-40 KB, so an hour-long source holds <= ~80 MB per op. Costs: encoding
 
 A span that received no sample (shorter than the delivery period, or between two kept candidates) is
 scored from the sample nearest in time to its middle, which may lie in a neighbouring span.
+
+Every model call of an op, in both situations, runs on that op's one model thread (`model_thread`), so the
+calls of one op never overlap: models such as OpenCV's cascades are not safe to call concurrently, and a
+failed row's queued calls may still be running when the next row starts.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ import contextlib
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -81,6 +86,21 @@ def _model_thread_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MODEL_NICENESS)
+
+
+_MODEL_THREADS: dict[int, ThreadPoolExecutor] = {}
+
+
+def model_thread(score: Callable[[np.ndarray], Any]) -> ThreadPoolExecutor:
+    """The one model thread of the op that owns `score` (a bound method; else the callable itself), created
+    on first use and let go when the op is garbage-collected."""
+    owner = getattr(score, "__self__", score)
+    key = id(owner)
+    if key not in _MODEL_THREADS:
+        _MODEL_THREADS[key] = ThreadPoolExecutor(1, thread_name_prefix="vidcurate-model",
+                                                 initializer=_model_thread_priority)
+        weakref.finalize(owner, _MODEL_THREADS.pop, key, None)
+    return _MODEL_THREADS[key]
 
 
 def check_sampled_model_params(op: Any) -> None:
@@ -161,7 +181,6 @@ class SpanSampler:
         self.max_candidates = max(2, max_candidates)
         self.stride = 1
         self.offered = 0
-        self._model: ThreadPoolExecutor | None = None
 
     @property
     def known(self) -> bool:
@@ -201,14 +220,11 @@ class SpanSampler:
             self.stride *= 2
 
     def _submit(self, score: Callable[[np.ndarray], Any], frame: np.ndarray) -> Future:
-        """`score(frame)` queued on this sampler's model thread; first waits while MAX_PENDING are queued."""
-        if self._model is None:
-            self._model = ThreadPoolExecutor(1, thread_name_prefix="vidcurate-model",
-                                             initializer=_model_thread_priority)
+        """`score(frame)` queued on the op's model thread; first waits while MAX_PENDING are queued."""
         queued = [s.value for s in self.samples[-MAX_PENDING:] if isinstance(s.value, Future) and not s.value.done()]
         if len(queued) >= MAX_PENDING:
             queued[0].exception()
-        return self._model.submit(score, frame)
+        return model_thread(score).submit(score, frame)
 
     def want(self, index: int, t: float) -> bool:
         """Known spans: whether this delivered frame is the one nearest the span's next target time."""
@@ -240,9 +256,7 @@ class SpanSampler:
         """
         import cv2
 
-        if self._model is not None:
-            self._model.shutdown(wait=True)
-            self._model = None
+        wait([s[2] for s in self.samples if isinstance(s[2], Future)])
         pool: list[Any] = self.samples if self.spans is not None else self.candidates
         if not pool:
             raise ValueError("no frame was sampled")
@@ -255,7 +269,8 @@ class SpanSampler:
                 found = pool[k][2]
                 return found.result() if isinstance(found, Future) else found
             if k not in scored:
-                scored[k] = score(cv2.imdecode(pool[k][2], cv2.IMREAD_UNCHANGED))
+                frame = cv2.imdecode(pool[k][2], cv2.IMREAD_UNCHANGED)
+                scored[k] = model_thread(score).submit(score, frame).result()
             return scored[k]
 
         out = []

@@ -20,7 +20,8 @@ is a non-reference frame (no other frame is predicted from it, so every other fr
 and decodes it as usual otherwise. Such a frame still counts (index, time from its packet) but is handed
 out as `None` arrays to nobody. "Cannot be due" is decided from packet timestamps before decoding, with a
 margin: the frame's interval since the latest earlier timestamp seen contains no sampling instant of any
-spec. Real H.264 footage is a third non-reference frames (B-frames); a 720p decode then costs ~30% less.
+spec. On the real test set most H.264 files are a fifth to a half non-reference frames (B-frames; none
+in files without them): all six scorers on a 720p file skipped 154 of 576 frames.
 
 An RGB/BGR conversion is two scaler calls: scale in the frame's own planar YUV layout (FFmpeg's fast
 path), then change the pixel format at the small size (grey is one call: it reads only the luma). On a
@@ -179,7 +180,6 @@ class _Dropped(NamedTuple):
 
     pts: int
     time_base: Fraction
-    rotation: int = 0
 
 
 class _SkipPlan:
@@ -205,7 +205,7 @@ class _SkipPlan:
             return None
         if stream.codec_context.name not in SKIP_CODECS:
             return None
-        return cls([1.0 / float(spec.rate) for spec in specs if spec.rate], stream.time_base)
+        return cls([1.0 / float(spec.rate or 0) for spec in specs], stream.time_base)
 
     def started(self, frame: av.VideoFrame) -> None:
         """Note the first decoded frame's time (no timestamp: never drop anything in this pass)."""

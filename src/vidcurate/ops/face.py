@@ -17,7 +17,6 @@ nearest to its middle in time; `face_frames` is how many samples were looked at.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +87,10 @@ class Face(FrameOp):
         super().__post_init__()
         self._detector: Any = None
         self._checker: Any = None
-        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the loaded detector (OpenCV objects do not pickle); workers call setup()."""
-        state = {**self.__dict__, "_detector": None, "_checker": None}
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _lock=threading.Lock())
+        return {**self.__dict__, "_detector": None, "_checker": None}
 
     def validate(self) -> None:
         check_sampled_model_params(self)
@@ -135,15 +128,7 @@ class Face(FrameOp):
         return largest / float(gray.shape[0] * gray.shape[1]), len(boxes)
 
     def detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Face boxes (x, y, w, h) in a grey frame's pixels that both cascades agree on.
-
-        One call at a time per op: a cascade keeps per-call buffers, and a sampler's model thread may still
-        be finishing a failed row's calls when the next row starts.
-        """
-        with self._lock:
-            return self._detect(gray)
-
-    def _detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Face boxes (x, y, w, h) in a grey frame's pixels that both cascades agree on."""
         import cv2
 
         gray = cv2.equalizeHist(gray)
