@@ -30,7 +30,7 @@ import yaml
 
 from vidcurate.errors import ConfigError
 from vidcurate.exec.apply import set_strict
-from vidcurate.exec.plan import build_stages, run_rows
+from vidcurate.exec.plan import plan_specs, run_rows
 from vidcurate.media.decode import DECODES
 from vidcurate.ops.base import REGISTRY, build
 
@@ -89,7 +89,7 @@ class Ratio:
 
 def prepare(specs: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     """Fused stages for the specs, with models loaded (setup is not part of the per-source cost)."""
-    stages = build_stages(specs)
+    stages = plan_specs(specs)
     for stage in stages:
         stage.setup()
     return stages

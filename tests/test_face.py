@@ -12,6 +12,7 @@ from vidcurate.errors import ConfigError
 from vidcurate.exec.apply import apply
 from vidcurate.media.decode import DECODES
 from vidcurate.ops.base import build
+from vidcurate.rows import known_spans
 from vidcurate.sampling import Sample, SpanSampler
 
 
@@ -30,7 +31,8 @@ def test_face_free_synthetic_video_scores_zero(samples, rel: str) -> None:
 
 def test_spans_take_the_largest_face_of_their_samples_or_the_nearest_sample() -> None:
     op = build("face")
-    state = SpanSampler({"id": "x", "path": "x", "fps": 24.0, "num_frames": 96}, 4, None)
+    state = SpanSampler(
+        row := {"id": "x", "path": "x", "fps": 24.0, "num_frames": 96}, known_spans(row), 4, None)
     state.samples.extend(Sample(i, i / 24, v) for i, v in [(0, (0.0, 0)), (24, (0.05, 1)), (48, (0.2, 2)),
                                                            (72, (0.0, 0))])
     times = [i / 24 for i in range(96)]
@@ -42,11 +44,11 @@ def test_spans_take_the_largest_face_of_their_samples_or_the_nearest_sample() ->
 
 
 def test_face_and_quality_share_one_decode(samples) -> None:
-    from vidcurate.exec.plan import build_stages, run_rows
+    from vidcurate.exec.plan import plan_specs, run_rows
 
     root, _ = samples
     path = str(root / "motion/slow.mp4")
-    stages = build_stages([("quality", {}), ("face", {})])
+    stages = plan_specs([("quality", {}), ("face", {})])
     before = DECODES[path]
     [row] = run_rows(stages, [{"id": "s", "path": path}])
     assert DECODES[path] - before == 1

@@ -174,11 +174,11 @@ def test_detector_finds_faces_in_real_footage_of_people(nsfw, external: Path, na
 
 
 def test_scenes_found_in_the_same_pass_get_at_most_max_frames_model_calls_each(samples, count_calls) -> None:
-    from vidcurate.exec.plan import build_stages, run_rows
+    from vidcurate.exec.plan import plan_specs, run_rows
 
     root, truth = samples
     path = str(root / "cuts/three_cuts.mp4")
-    stages = build_stages([("scenes", {}), ("nsfw", {"max_frames": 2})])
+    stages = plan_specs([("scenes", {}), ("nsfw", {"max_frames": 2})])
     nsfw = stages[0].ops[1]
     nsfw.setup()
     calls = count_calls(nsfw, "infer")

@@ -18,6 +18,7 @@ from vidcurate.media.decode import DECODES
 from vidcurate.media.synth import texture, write_video
 from vidcurate.ops.base import build
 from vidcurate.ops.ocr import text_area
+from vidcurate.rows import known_spans
 from vidcurate.sampling import MAX_PENDING, MODEL_NICENESS, SpanSampler, centred
 
 
@@ -145,7 +146,8 @@ def test_cap_limits_detector_calls_per_known_span(half_text, count_calls) -> Non
 
 
 def test_span_without_a_sample_takes_the_nearest_one() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100]]}, cap=3, rate=None)
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100]]}, known_spans(row), cap=3, rate=None)
     times = [i / 10 for i in range(100)]
     for index, value in [(0, "a"), (50, "b"), (90, "c")]:
         sampler.samples.append((index, times[index], value))
@@ -154,7 +156,8 @@ def test_span_without_a_sample_takes_the_nearest_one() -> None:
 
 
 def test_unknown_spans_keep_candidates_and_score_only_the_centred_picks() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x"}, cap=3, rate=1.0)
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x"}, known_spans(row), cap=3, rate=1.0)
     calls = []
     for i in range(10):
         sampler.offer(10 * i, float(i), np.full((16, 16), 20 * i, np.uint8), lambda f: calls.append(1) or 0)
@@ -164,7 +167,8 @@ def test_unknown_spans_keep_candidates_and_score_only_the_centred_picks() -> Non
 
 
 def test_candidate_store_is_bounded_and_stays_evenly_spread() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x"}, cap=2, rate=1.0, max_candidates=8)
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x"}, known_spans(row), cap=2, rate=1.0, max_candidates=8)
     for i in range(100):
         sampler.offer(i, float(i), np.zeros((8, 8), np.uint8), int)
     kept = [c[0] for c in sampler.candidates]
@@ -173,7 +177,8 @@ def test_candidate_store_is_bounded_and_stays_evenly_spread() -> None:
 
 
 def test_known_spans_score_frames_near_centred_targets_as_they_arrive() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100], [100, 105]]}, cap=2,
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100], [100, 105]]}, known_spans(row), cap=2,
                           rate=1.0)
     for i in range(0, 105, 10):
         sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f, i=i: i)
@@ -195,7 +200,8 @@ def test_known_span_scores_run_on_a_model_thread_with_a_bounded_queue() -> None:
         release.wait(5)
         return int(frame[0, 0])
 
-    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "num_frames": 200}, cap=20, rate=10.0)
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x", "fps": 10.0, "num_frames": 200}, known_spans(row), cap=20, rate=10.0)
     feeder = threading.Thread(target=lambda: [
         sampler.offer(i, i / 10, np.full((2, 2), i, np.uint8), score) for i in range(200)
     ])
@@ -213,7 +219,8 @@ def test_known_span_scores_run_on_a_model_thread_with_a_bounded_queue() -> None:
 
 
 def test_a_failing_model_call_fails_the_pick() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "num_frames": 10}, cap=1, rate=10.0)
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x", "fps": 10.0, "num_frames": 10}, known_spans(row), cap=1, rate=10.0)
     for i in range(10):
         sampler.offer(i, i / 10, np.zeros((2, 2), np.uint8), lambda f: 1 / 0)
     with pytest.raises(ZeroDivisionError):
@@ -221,7 +228,8 @@ def test_a_failing_model_call_fails_the_pick() -> None:
 
 
 def test_prepare_runs_only_on_frames_that_are_scored() -> None:
-    sampler = SpanSampler({"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100]]}, cap=2, rate=10.0)
+    sampler = SpanSampler(
+        row := {"id": "x", "path": "x", "fps": 10.0, "scene_frames": [[0, 100]]}, known_spans(row), cap=2, rate=10.0)
     prepared = []
     for i in range(100):
         sampler.offer(i, i / 10, np.zeros((4, 4), np.uint8), lambda f: f.shape, lambda f: prepared.append(1) or f[:2])

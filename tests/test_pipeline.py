@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from vidcurate import manifest, recipe
+from vidcurate.columns import Column
 from vidcurate.exec import local
-from vidcurate.exec.plan import build_stages, run_rows, stages
+from vidcurate.exec.plan import plan, plan_specs, run_rows
 from vidcurate.ingest import scan_folder
 from vidcurate.manifest import Row
 from vidcurate.media import cut, decode
-from vidcurate.ops.base import FrameOp, FrameSpec, build
+from vidcurate.ops.base import FrameOp, FrameSpec, build, output_names
 
 RECIPE = """
 name: pipeline-test
@@ -56,7 +57,7 @@ def test_fused_run_decodes_each_source_once_and_cuts_only_kept_scenes(
     rows = scan_folder(src)
     decode.DECODES.clear()
     cut.ENCODES.clear()
-    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out")
+    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out", workers=0)
     readable = [r for r in rows if not r["relpath"].startswith("broken/")]
     assert sorted(decode.DECODES) == sorted(r["path"] for r in readable)
     assert set(decode.DECODES.values()) == {1}
@@ -76,7 +77,7 @@ SCORERS = ["motion", "cmotion", "ocr", "quality", "nsfw", "face"]
 def test_a_shot_detector_in_the_pass_makes_model_scorers_sample_every_scene(samples: tuple[Path, dict]) -> None:
     root, _ = samples
     specs = [("probe", {}), ("scenes", {"min_seconds": 0.5}), ("face", {"rate": 4.0, "max_frames": 2})]
-    [row] = run_rows(build_stages(specs), [{"id": "x", "path": str(root / "cuts/three_cuts.mp4")}])
+    [row] = run_rows(plan_specs(specs), [{"id": "x", "path": str(root / "cuts/three_cuts.mp4")}])
     assert row["num_frames"] == 120 and row["scene_frames"] == [[0, 30], [30, 54], [54, 90], [90, 120]]
     assert [s["face_frames"] for s in row["scene_scores"]] == [2, 2, 2, 2]
 
@@ -85,11 +86,11 @@ def test_each_scorer_gives_the_same_values_fused_as_alone(samples: tuple[Path, d
     root, _ = samples
     rows = [{"id": Path(p).stem, "path": str(root / p)} for p in ("camera/pan_left.mp4", "text/text.mp4",
                                                                   "quality/black_frozen.mp4", "odd/rotated.mp4")]
-    fused = run_rows(build_stages([(name, {}) for name in SCORERS]), [dict(r) for r in rows])
+    fused = run_rows(plan_specs([(name, {}) for name in SCORERS]), [dict(r) for r in rows])
     assert not any(r.get("error") for r in fused)
     for name in SCORERS:
-        alone = run_rows(build_stages([(name, {})]), [dict(r) for r in rows])
-        columns = build(name).produces
+        alone = run_rows(plan_specs([(name, {})]), [dict(r) for r in rows])
+        columns = output_names(build(name))
         assert [{c: r.get(c) for c in columns} for r in alone] == [{c: r.get(c) for c in columns} for r in fused]
 
 
@@ -97,7 +98,7 @@ class _SlowFinish(FrameOp):
     """Records the thread its finish runs on and waits for its partner, so the two finishes must overlap."""
 
     name = "test_slow_finish"
-    produces: ClassVar[tuple[str, ...]] = ()
+    produces: ClassVar[tuple[Column, ...]] = ()
     meeting: ClassVar[threading.Barrier] = threading.Barrier(2, timeout=10)
 
     def __init__(self, column: str, fail: bool = False) -> None:
@@ -107,7 +108,7 @@ class _SlowFinish(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt="gray", short_side=32, rate=1.0)
 
-    def start(self, row: Row) -> Any:
+    def start(self, row: Row, spans: list | None) -> Any:
         return []
 
     def feed(self, state: Any, index: int, t: float, frame: np.ndarray) -> None:
@@ -122,8 +123,8 @@ class _SlowFinish(FrameOp):
 
 def test_ops_finish_on_parallel_threads_and_a_failing_one_marks_only_its_error(samples: tuple[Path, dict]) -> None:
     root, _ = samples
-    plan = stages([_SlowFinish("a"), _SlowFinish("b", fail=True)])
-    [row] = run_rows(plan, [{"id": "x", "path": str(root / "cuts/three_cuts.mp4")}])
+    plan_ = plan([_SlowFinish("a"), _SlowFinish("b", fail=True)])
+    [row] = run_rows(plan_, [{"id": "x", "path": str(root / "cuts/three_cuts.mp4")}])
     assert row["a"].startswith("vidcurate-finish")
     assert "b" not in row
     assert row["error"] == "test_slow_finish: ValueError: broken on purpose"
@@ -169,3 +170,22 @@ def test_kill_9_then_rerun_matches_and_does_not_reencode_written_clips(
     got = _relative(manifest.read(killed / "manifest.parquet"), killed)
     assert got == ref
     assert sorted(after) == sorted(p.name for p in _finished_clips(tmp_path / "ref"))
+
+
+def test_a_changed_select_threshold_reruns_with_zero_decodes_and_encodes_only_newly_kept_clips(
+    samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    from vidcurate import api
+
+    src = _subset(samples, tmp_path / "src")
+    strict = RECIPE.replace('where: "black_ratio < 0.5"', 'where: "black_ratio < 0.5 and flow >= 1.5"')
+    assert strict != RECIPE
+    first = api.run(recipe.parse(strict), src, tmp_path / "out", workers=0)
+    kept_before = {r["id"] for r in manifest.read(first.manifest) if not r.get("error") and not r.get("drop_reason")}
+    decode.DECODES.clear()
+    cut.ENCODES.clear()
+    second = api.run(recipe.parse(RECIPE), src, tmp_path / "out", workers=0)
+    kept_after = {r["id"] for r in manifest.read(second.manifest) if not r.get("error") and not r.get("drop_reason")}
+    assert kept_before < kept_after, "the looser threshold keeps more scenes"
+    assert sum(decode.DECODES.values()) == 0, "nothing is decoded again"
+    assert sum(cut.ENCODES.values()) == len(kept_after - kept_before), "only the newly kept scenes are encoded"

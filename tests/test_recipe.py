@@ -54,7 +54,7 @@ def test_opensora_recipe_runs_end_to_end_with_tiny_weights(
 
     spec = recipe.load(ROOT / "recipes" / "opensora_v1_2.yaml")
     rows = [r for r in scan_folder(samples[0]) if r["relpath"] in ("cuts/three_cuts.mp4", "broken/empty.mp4")]
-    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out")
+    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out", workers=0)
     scenes = [r for r in out if r.get("source_id")]
     assert len(scenes) == 4 and all(isinstance(r.get("aes"), float) for r in scenes)
     assert all((r.get("drop_reason") == "select: aes >= 5") == (r["aes"] < 5) for r in scenes)

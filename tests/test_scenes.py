@@ -11,10 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from vidcurate import manifest
+from vidcurate.columns import Column
 from vidcurate.detect import Boundaries, merge, parse, post
 from vidcurate.errors import ConfigError
 from vidcurate.exec.apply import apply
-from vidcurate.exec.plan import run_rows, stages
+from vidcurate.exec.plan import plan, run_rows
 from vidcurate.manifest import Row
 from vidcurate.media import decode
 from vidcurate.media.synth import write_video
@@ -144,12 +145,12 @@ class _Brightness(FrameOp):
     """A tiny frame op for the decode-once test: mean gray level per span."""
 
     name = "test_brightness"
-    produces: ClassVar[tuple[str, ...]] = ("test_brightness",)
+    produces: ClassVar[tuple[Column, ...]] = (Column("test_brightness", "float"),)
 
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt="gray", short_side=32, rate=4.0)
 
-    def start(self, row: Row) -> Any:
+    def start(self, row: Row, spans: list | None) -> Any:
         return {}
 
     def feed(self, state: Any, index: int, t: float, frame: np.ndarray) -> None:
@@ -164,9 +165,9 @@ def test_scenes_and_a_scorer_share_one_decode_per_source(samples: tuple[Path, di
     root, _ = samples
     paths = [root / "cuts/three_cuts.mp4", root / "cuts/fade.mp4"]
     before = {str(p): decode.DECODES[str(p)] for p in paths}
-    plan = stages([build("scenes"), _Brightness()])
-    assert len(plan) == 1
-    rows = run_rows(plan, [{"id": p.stem, "path": str(p)} for p in paths])
+    plan_ = plan([build("scenes"), _Brightness()])
+    assert len(plan_) == 1
+    rows = run_rows(plan_, [{"id": p.stem, "path": str(p)} for p in paths])
     for p, row in zip(paths, rows):
         assert decode.DECODES[str(p)] == before[str(p)] + 1
         assert len(row["scene_scores"]) == row["num_scenes"]

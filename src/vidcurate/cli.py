@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +10,10 @@ from typing import Annotated
 import typer
 
 from vidcurate import manifest, recipe
-from vidcurate.cliutil import Input, Output, Strict, Workers, console, fail, read_input, step
+from vidcurate.cliutil import Input, Output, Strict, Workers, console, fail, step
 from vidcurate.errors import ConfigError
-from vidcurate.exec import local
 from vidcurate.ingest import VIDEO_EXTENSIONS, scan_folder
-from vidcurate.ops.base import Sink, build
-from vidcurate.report.summary import summarize, table
+from vidcurate.report.summary import summarize_manifest, table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 convert_app = typer.Typer(no_args_is_help=True, help="Turn inputs into a manifest.")
@@ -125,30 +122,23 @@ def run(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
     workers: Workers = 0,
     strict: Strict = False,
-    overwrite: Annotated[bool, typer.Option(help="Discard shards of a different earlier run.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Discard every stored output and recompute from scratch.")] = False,
 ) -> None:
-    """Run a recipe end to end; rerun the same command to resume after a crash."""
+    """Run a recipe end to end; rerun the same command to resume, or after changing a parameter to recompute
+    only the stages it affects."""
+    from vidcurate import api
+    from vidcurate.exec.progress import RichProgress
+
     try:
         spec = recipe.load(recipe_path)
-        src = input or (Path(spec.input) if spec.input else None)
-        dst = output or (Path(spec.output) if spec.output else None)
-        if src is None or dst is None:
-            raise ConfigError("give --input and --output (or 'input'/'output' in the recipe)")
-        rows = read_input(src)
-        n = workers or spec.workers or os.cpu_count() or 1
-        specs = recipe.resolve_paths(spec.ops, dst.resolve())
-        out = local.run(rows, specs, dst, workers=n, shard_size=spec.shard_size, strict=strict,
-                        overwrite=overwrite, label=spec.name)
+        result = api.run(spec, input, output, workers=workers or None, strict=strict, overwrite=overwrite,
+                         observer=RichProgress(spec.name))
     except ConfigError as e:
         fail(str(e))
-    target = manifest.write(out, dst / "manifest.parquet")
-    console.print(table(summarize(len(rows), out), title=f"recipe {spec.name}"))
-    console.print(f"manifest: [bold]{target}[/bold]")
-    sinks = [op for op in (build(n, p) for n, p in spec.ops) if isinstance(op, Sink)]
-    if not any(op.name == "report" for op in sinks):
-        sinks.append(build("report"))
-    for sink in sinks:
-        console.print(f"{sink.name}: [bold]{sink.write(out, dst)}[/bold]")
+    console.print(table(summarize_manifest(result.rows_in, result.manifest), title=f"recipe {spec.name}"))
+    console.print(f"manifest: [bold]{result.manifest}[/bold]")
+    for name, path in result.outputs.items():
+        console.print(f"{name}: [bold]{path}[/bold]")
 
 
 def _register_commands() -> None:

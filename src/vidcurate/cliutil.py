@@ -32,6 +32,8 @@ def fail(message: str) -> None:
 
 def read_input(path: Path) -> list[Row]:
     """Rows from a manifest file, or from scanning a folder."""
+    if not path.exists():
+        raise ConfigError(f"input {path}: no such file or folder")
     return scan_folder(path, console=console) if path.is_dir() else manifest.read(path)
 
 
@@ -50,7 +52,7 @@ def step(
         rows = read_input(src)
         workdir = dst.parent / f".{dst.name}.work"
         out = local.run(rows, specs, workdir, workers=workers or os.cpu_count() or 1, strict=strict,
-                        label=specs[-1][0])
+                        label=specs[-1][0], overwrite=True)
     except ConfigError as e:
         fail(str(e))
     if not keep_dropped:

@@ -1,7 +1,16 @@
-"""Manifest I/O (Parquet native, Open-Sora CSV, JSONL) and the column catalogue.
+"""Manifest I/O: Parquet native, Open-Sora CSV, JSONL.
 
-A manifest is a list of rows; a row is a plain dict. Nested values (lists, dicts) live in memory as Python
-objects and are stored as JSON strings so that CSV round-trips and Parquet schemas stay flat and stable.
+A manifest is a list of rows; a row is a plain dict. Column types come from the catalogue that the ops
+declare (`vidcurate.columns.catalogue()`). How values are stored:
+
+- Parquet: a declared scalar column gets its Arrow type. Nested columns (declared `list[...]`/`json`, and
+  any column holding lists, dicts or tuples, or mixing scalar kinds such as [12, 40, "too short"]) are
+  stored as JSON text and listed in the schema metadata under `JSON_KEY`, so reading gives back exactly the
+  values written (tuples come back as lists). Other undeclared columns keep their natural Arrow type (ints
+  mixed with floats: float64; bytes: binary), as does a declared column whose values do not fit its type.
+- CSV: declared nested columns are JSON text, decoded on read. Undeclared lists and dicts are written as
+  JSON text too but read back as that text: CSV has no place to record the type.
+- JSONL: native JSON values; numpy scalars and arrays are written as plain numbers and lists.
 """
 
 from __future__ import annotations
@@ -12,7 +21,6 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,94 +28,19 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from vidcurate.columns import Column, catalogue
 from vidcurate.errors import ConfigError
 
 Row = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class Column:
-    """One entry of the column catalogue."""
-
-    name: str
-    type: str
-    unit: str
-    op: str
-    doc: str
-
-
-_C = Column
-CATALOGUE: tuple[Column, ...] = (
-    _C("id", "str", "", "convert", "stable id: file stem + hash of relpath (clips: source id + clip index)"),
-    _C("path", "str", "", "convert", "path of the media file (the clip file once `cut` ran)"),
-    _C("relpath", "str", "", "convert", "path relative to the input folder"),
-    _C("source_id", "str", "", "split/cut", "id of the source video a clip comes from"),
-    _C("source_path", "str", "", "split/cut", "path of the source video"),
-    _C("clip_index", "int", "", "split/cut", "0-based index of the scene within its source"),
-    _C("start_frame", "int", "frame", "split/cut", "first frame of the span in the source (inclusive)"),
-    _C("end_frame", "int", "frame", "split/cut", "end frame of the span in the source (exclusive)"),
-    _C("start_s", "float", "s", "split/cut", "start time of the span in the source"),
-    _C("end_s", "float", "s", "split/cut", "end time of the span in the source"),
-    _C("num_frames", "int", "frame", "probe", "number of video frames"),
-    _C("fps", "float", "1/s", "probe", "average frame rate"),
-    _C("width", "int", "px", "probe", "display width (after rotation and sample aspect ratio)"),
-    _C("height", "int", "px", "probe", "display height (after rotation and sample aspect ratio)"),
-    _C("aspect_ratio", "float", "", "probe", "height / width (Open-Sora convention)"),
-    _C("resolution", "int", "px", "probe", "height * width"),
-    _C("duration", "float", "s", "probe", "duration of the video stream"),
-    _C("codec", "str", "", "probe", "video codec name"),
-    _C("pix_fmt", "str", "", "probe", "pixel format of the video stream"),
-    _C("bit_rate", "int", "bit/s", "probe", "bit rate of the video stream or container"),
-    _C("has_audio", "bool", "", "probe", "the file has an audio stream"),
-    _C("file_size", "int", "byte", "probe", "size of the file"),
-    _C("rotation", "int", "deg", "probe", "display rotation flag (0, 90, 180, 270)"),
-    _C("sar", "str", "", "probe", "sample aspect ratio, e.g. 1:1"),
-    _C("stream_index", "int", "", "probe", "index of the chosen (best) video stream"),
-    _C("num_video_streams", "int", "", "probe", "number of video streams in the file"),
-    _C("start_time", "float", "s", "probe", "timestamp of the first video frame"),
-    _C("frames_exact", "bool", "", "probe", "num_frames comes from counting, not the header"),
-    _C("timestamp", "str", "", "scenes", "Open-Sora scene list: [('HH:MM:SS.mmm', 'HH:MM:SS.mmm'), ...]"),
-    _C("scene_frames", "json", "frame", "scenes", "list of [start_frame, end_frame) scene spans"),
-    _C("scene_times", "json", "s", "scenes", "list of [start_s, end_s) scene spans, parallel to scene_frames"),
-    _C("scene_dropped", "json", "frame", "scenes", "scenes rejected by length: [start, end, reason]"),
-    _C("num_scenes", "int", "", "scenes", "number of scenes kept"),
-    _C("transitions", "json", "frame", "scenes", "gradual transitions found, [first, last] inclusive"),
-    _C("scene_scores", "json", "", "scorers", "per-scene score dicts, parallel to scene_frames"),
-    _C("flow", "float", "px/frame", "motion",
-       "mean optical-flow magnitude, px per frame at 30 fps at a 256px short side (px/s = 30 * flow)"),
-    _C("cmotion", "str", "", "cmotion", "camera motion label: static, pan_left, ... joined by '+', or unknown"),
-    _C("cmotion_dx", "float", "width/s", "cmotion", "median camera velocity in x (+ = camera moves right)"),
-    _C("cmotion_dy", "float", "height/s", "cmotion", "median camera velocity in y (+ = camera moves down)"),
-    _C("cmotion_zoom", "float", "ln(scale)/s", "cmotion", "median zoom rate (+ = zoom in)"),
-    _C("ocr", "float", "0-1", "ocr", "text area / frame area (union of detected text boxes), max over sampled frames"),
-    _C("ocr_boxes", "json", "px", "ocr", "[x0, y0, x1, y1] in display pixels, from the sampled frame with most text"),
-    _C("ocr_frames", "int", "frame", "ocr", "sampled frames scored for the span"),
-    _C("sharpness", "float", "", "quality", "variance of the Laplacian of luma at 256px short side (smaller upscaled)"),
-    _C("brightness", "float", "0-255", "quality", "mean luma (BT.601 full range)"),
-    _C("contrast", "float", "0-255", "quality", "standard deviation of luma (BT.601 full range)"),
-    _C("colorfulness", "float", "", "quality", "Hasler-Suesstrunk colourfulness"),
-    _C("black_ratio", "float", "", "quality", "share of sampled frames that are black"),
-    _C("frozen_ratio", "float", "", "quality",
-       "share of consecutive sampled pairs with no change (8x8 block-mean luma < frozen_diff); black pairs excluded"),
-    _C("nsfw", "float", "0-1", "nsfw", "max over sampled frames of weight[class] x confidence of NudeNet detections"),
-    _C("nsfw_frames", "int", "frame", "nsfw", "sampled frames scored for the span"),
-    _C("face_ratio", "float", "", "face", "largest face box area / frame area, max over sampled frames"),
-    _C("num_faces", "int", "", "face", "most faces found in one sampled frame (Haar, confirmed by a second cascade)"),
-    _C("face_frames", "int", "frame", "face", "sampled frames the face detector looked at for the span"),
-    _C("aes", "float", "1-10", "aesthetic", "LAION aesthetic score (CLIP ViT-L/14 + MLP head)"),
-    _C("match", "float", "100*cos", "match",
-       "CLIP similarity of frames and caption x100 (Open-Sora scale); long captions: mean over <=77-token chunks"),
-    _C("match_label", "float", "100*cos", "match", "CLIP similarity of frames and the op's fixed `label` phrase"),
-    _C("text", "str", "", "caption", "caption"),
-    _C("text_len", "int", "token", "caption_clean", "caption length in words"),
-    _C("cut_mode", "str", "", "cut", "how the clip was written: encode (frame-accurate) or copy (keyframe-aligned)"),
-    _C("thumb", "str", "", "thumbnail", "base64 JPEG of the span's middle frame (for the report)"),
-    _C("error", "str", "", "any", "'<op>: <ExceptionType>: <message>' when an op failed on this row"),
-    _C("drop_reason", "str", "", "select/scenes", "why the row was dropped, e.g. 'select: flow >= 0.5'"),
-)
-COLUMNS: dict[str, Column] = {c.name: c for c in CATALOGUE}
-JSON_COLUMNS = frozenset(c.name for c in CATALOGUE if c.type == "json")
 FORMATS = (".parquet", ".csv", ".jsonl")
+#: Parquet schema metadata key: JSON list of the columns stored as JSON text
+JSON_KEY = b"vidcurate.json"
+
+_ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
+#: value kinds (see `_kind`) that a declared scalar type stores without loss
+_FITS = {"int": {"int"}, "float": {"int", "float"}, "str": {"str"}, "bool": {"bool"}}
+_NATURAL = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bytes": pa.binary()}
 
 
 def stable_id(relpath: str) -> str:
@@ -130,16 +63,86 @@ def _format(path: Path) -> str:
     return suffix
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, separators=(",", ":"))
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python numbers and lists; anything else unchanged."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
     return value
 
 
-def _decode(name: str, value: Any) -> Any:
-    if name in JSON_COLUMNS and isinstance(value, str) and value:
+def _json_default(value: Any) -> Any:
+    plain = _plain(value)
+    return str(value) if plain is value else plain
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_json_default)
+
+
+def _loads(value: str) -> Any:
+    """Decode JSON text; text that is not JSON (hand-written CSV, older manifests) stays as it is."""
+    try:
         return json.loads(value)
-    return value
+    except ValueError:
+        return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
+    if isinstance(value, (list, tuple, dict)):
+        return "nested"
+    return type(value).__name__
+
+
+def _column(values: list[Any], col: Column | None) -> tuple[pa.Array, bool]:
+    """One column's Arrow array, and whether it holds JSON text."""
+    values = [_plain(v) for v in values]
+    kinds = {_kind(v) for v in values if v is not None}
+    nested = (col is not None and col.nested) or "nested" in kinds
+    if not nested and (len(kinds) <= 1 or kinds == {"int", "float"}):
+        if col is not None and kinds <= _FITS[col.type]:
+            typ: pa.DataType | None = _ARROW[col.type]
+        elif not kinds:
+            typ = pa.null()
+        elif len(kinds) == 2:
+            typ = pa.float64()
+        else:
+            typ = _NATURAL.get(next(iter(kinds)))
+        try:
+            return pa.array(values, type=typ), False
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+    return pa.array([None if v is None else _dumps(v) for v in values], type=pa.string()), True
+
+
+def _with_json(table: pa.Table, names: Iterable[str]) -> pa.Table:
+    """The table with `JSON_KEY` metadata listing `names` (in column order), or without the key if none."""
+    names = set(names)
+    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != JSON_KEY}
+    listed = [n for n in table.column_names if n in names]
+    if listed:
+        meta[JSON_KEY] = json.dumps(listed).encode()
+    return table.replace_schema_metadata(meta or None)
+
+
+def json_columns(table_or_schema: pa.Table | pa.Schema) -> set[str]:
+    """Columns holding JSON text: those listed under `JSON_KEY`, plus catalogued nested columns stored as
+    strings (CSV, and Parquet written before the metadata existed)."""
+    schema = table_or_schema.schema if isinstance(table_or_schema, pa.Table) else table_or_schema
+    meta = schema.metadata or {}
+    listed = set(json.loads(meta[JSON_KEY])) if JSON_KEY in meta else set()
+    known = catalogue()
+    legacy = {f.name for f in schema if f.name in known and known[f.name].nested and pa.types.is_string(f.type)}
+    return (listed | legacy) & set(schema.names)
 
 
 def rows_to_table(rows: list[Row]) -> pa.Table:
@@ -147,23 +150,21 @@ def rows_to_table(rows: list[Row]) -> pa.Table:
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
-    data = {n: [_encode(r.get(n)) for r in rows] for n in names}
-    return pa.table({n: _array(n, v) for n, v in data.items()})
-
-
-def _array(name: str, values: list[Any]) -> pa.Array:
-    kind = COLUMNS[name].type if name in COLUMNS else None
-    typ = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
-           "json": pa.string()}.get(kind or "")
-    try:
-        return pa.array(values, type=typ)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    known = catalogue()
+    arrays: dict[str, pa.Array] = {}
+    nested = []
+    for name in names:
+        arrays[name], is_json = _column([r.get(name) for r in rows], known.get(name))
+        if is_json:
+            nested.append(name)
+    return _with_json(pa.table(arrays), nested)
 
 
 def table_to_rows(table: pa.Table) -> list[Row]:
     """Rows from an Arrow table, decoding JSON columns and dropping nulls for compactness."""
-    return [{k: _decode(k, v) for k, v in rec.items() if v is not None} for rec in table.to_pylist()]
+    nested = json_columns(table)
+    return [{k: _loads(v) if k in nested and isinstance(v, str) else v for k, v in rec.items() if v is not None}
+            for rec in table.to_pylist()]
 
 
 def read(path: str | Path) -> list[Row]:
@@ -184,8 +185,9 @@ def read(path: str | Path) -> list[Row]:
 
 def _csv_types(path: Path) -> dict[str, pa.DataType]:
     with path.open(encoding="utf-8") as fh:
-        header = fh.readline().strip().split(",")
-    return {n: pa.string() for n in header if n in COLUMNS and COLUMNS[n].type in ("str", "json")}
+        header = next(csv.reader(fh), [])
+    known = catalogue()
+    return {n: pa.string() for n in header if n in known and (known[n].type == "str" or known[n].nested)}
 
 
 def write(rows: Iterable[Row], path: str | Path) -> Path:
@@ -198,7 +200,7 @@ def write(rows: Iterable[Row], path: str | Path) -> Path:
     if fmt == ".jsonl":
         with tmp.open("w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(row, default=str) + "\n")
+                fh.write(json.dumps(row, default=_json_default) + "\n")
     elif fmt == ".csv":
         _write_csv(rows, tmp)
     else:
@@ -208,27 +210,61 @@ def write(rows: Iterable[Row], path: str | Path) -> Path:
     return path
 
 
+def _csv_cell(value: Any, nested: bool) -> Any:
+    value = _plain(value)
+    if value is None:
+        return ""
+    return _dumps(value) if nested or isinstance(value, (list, tuple, dict)) else value
+
+
 def _write_csv(rows: list[Row], path: Path) -> None:
     """Minimal quoting, as pandas writes Open-Sora's meta CSVs."""
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
+    known = catalogue()
+    nested = {n: n in known and known[n].nested for n in names}
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(names or ["path"])
         for row in rows:
-            writer.writerow(["" if row.get(n) is None else _encode(row[n]) for n in names])
+            writer.writerow([_csv_cell(row.get(n), nested[n]) for n in names])
 
 
 def concat_tables(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate shard tables whose columns may differ (missing columns become nulls)."""
-    return pa.concat_tables(tables, promote_options="permissive")
+    """Concatenate shard tables whose columns may differ (missing columns become nulls).
+
+    A column that is JSON text in any shard, or whose types disagree across shards (other than ints with
+    floats), becomes JSON text in all of them; the result's `JSON_KEY` lists the union.
+    """
+    nested = set().union(*(json_columns(t) for t in tables))
+    types: dict[str, set[pa.DataType]] = {}
+    for t in tables:
+        for f in t.schema:
+            if not pa.types.is_null(f.type):
+                types.setdefault(f.name, set()).add(f.type)
+    for name, found in types.items():
+        if len(found) > 1 and not all(pa.types.is_integer(x) or pa.types.is_floating(x) for x in found):
+            nested.add(name)
+    parts = [_as_json(t, nested - json_columns(t)).replace_schema_metadata(None) for t in tables]
+    table = pa.concat_tables(parts, promote_options="permissive")
+    return _with_json(table, nested)
+
+
+def _as_json(table: pa.Table, names: set[str]) -> pa.Table:
+    """The table with the named columns (those it has) re-encoded as JSON text."""
+    for name in names & set(table.column_names):
+        values = table.column(name).to_pylist()
+        encoded = pa.array([None if v is None else _dumps(v) for v in values], type=pa.string())
+        table = table.set_column(table.column_names.index(name), name, encoded)
+    return table
 
 
 def catalogue_markdown() -> str:
-    """The README's column table."""
+    """The README's column table: the base columns and those declared by the ops shipped in `vidcurate`."""
     lines = ["| column | type | unit | produced by | meaning |", "|---|---|---|---|---|"]
-    lines += [f"| `{c.name}` | {c.type} | {c.unit} | {c.op} | {c.doc} |" for c in CATALOGUE]
+    lines += [f"| `{c.name}` | {c.type} | {c.unit} | {c.op} | {c.doc} |"
+              for c in catalogue(package="vidcurate").values()]
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ Frame ops get frames from the shared decode pass at their `rate`. A scorer such 
 detector should run its model on at most `cap` frames per span (scene), evenly spread, whatever the span's
 length. `SpanSampler` does that in both situations a decode pass can be in:
 
-- spans known before decoding (`planned_spans`: a scene row, a clip, a source whose `scene_frames` came from
+- spans known before decoding (`rows.known_spans`: a scene row, a clip, a source whose `scene_frames` came from
   an earlier step): each span gets `cap` target times at the centres of `cap` equal parts of the span, and
   the delivered frame nearest each target (within half a delivery period) is scored as it arrives, on the
   op's model thread, so decoding goes on meanwhile (onnxruntime and OpenCV release the GIL); at most
@@ -41,9 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from vidcurate.manifest import Row
-
-Span = tuple[int, int]
+from vidcurate.rows import Row, Span
 
 ANALYSIS_FMT = "rgb24"
 ANALYSIS_SIDE = 256
@@ -127,22 +125,6 @@ class Sample(NamedTuple):
     value: Any
 
 
-def planned_spans(row: Row) -> list[Span] | None:
-    """The spans the decode pass will be scored on, when they are known before decoding starts."""
-    from vidcurate.exec.scan import SCENES_PENDING, own_span
-
-    if row.get(SCENES_PENDING):
-        return None
-    span = own_span(row)
-    if span is not None:
-        return [span]
-    if row.get("scene_frames"):
-        return sorted((int(s), int(e)) for s, e in row["scene_frames"])
-    if row.get("num_frames"):
-        return [(0, int(row["num_frames"]))]
-    return None
-
-
 def nearest(samples: list[Any], start: int, end: int, times: list[float]) -> Any:
     """The sample (anything with `.index` and `.t`) nearest in time to the middle of [start, end)."""
     if times:
@@ -169,9 +151,10 @@ class SpanSampler:
     in `finish`.
     """
 
-    def __init__(self, row: Row, cap: int, rate: float | None, max_candidates: int = MAX_CANDIDATES) -> None:
+    def __init__(self, row: Row, spans: list[Span] | None, cap: int, rate: float | None,
+                 max_candidates: int = MAX_CANDIDATES) -> None:
         self.cap = cap
-        self.spans = planned_spans(row)
+        self.spans = sorted(spans) if spans is not None else None
         self.starts = [s for s, _ in self.spans] if self.spans else []
         self.fps = float(row.get("fps") or 0)
         self.slack = 0.5 / rate if rate else 0.0
@@ -282,3 +265,39 @@ class SpanSampler:
                 chosen = [near.value]
             out.append([value(k) for k in chosen])
         return out
+
+
+PNG_LEVEL = 1
+"""zlib level of the lossless PNG frames the scan hands to model stages (1: ~1 ms per 224x224 crop)."""
+
+
+def pack_frames(frames: list[np.ndarray]) -> list[str]:
+    """Frames as base64 PNG text: lossless (a model scores exactly the pixels the scan saw), compact, and
+    JSON-safe, so they travel in a manifest column between the scan and a model stage."""
+    import base64
+
+    import cv2
+
+    out = []
+    for frame in frames:
+        pixels = frame[..., ::-1] if frame.ndim == 3 and frame.shape[2] == 3 else frame
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(pixels), [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+        if not ok:
+            raise ValueError(f"could not PNG-encode a {frame.shape} frame")
+        out.append(base64.b64encode(buf.tobytes()).decode("ascii"))
+    return out
+
+
+def unpack_frames(packed: list[str]) -> list[np.ndarray]:
+    """The arrays `pack_frames` packed (RGB order restored)."""
+    import base64
+
+    import cv2
+
+    out = []
+    for text in packed:
+        frame = cv2.imdecode(np.frombuffer(base64.b64decode(text), np.uint8), cv2.IMREAD_UNCHANGED)
+        if frame is None:
+            raise ValueError("a packed frame is not a valid PNG")
+        out.append(np.ascontiguousarray(frame[..., ::-1]) if frame.ndim == 3 else frame)
+    return out

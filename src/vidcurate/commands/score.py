@@ -1,6 +1,8 @@
-"""`vidcurate score OP IN -o OUT [--param value ...]`: run one scorer as a step command."""
+"""`vidcurate score OP IN -o OUT [--param value ...]`: run one scorer as a step command.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the `op` argument's help (the registered ops) is built when the
+command is registered, and typer reads it from the evaluated annotation.
+"""
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +12,7 @@ import yaml
 
 from vidcurate.cliutil import Input, Output, Strict, Workers, fail, step
 from vidcurate.errors import ConfigError
-from vidcurate.ops.base import build
+from vidcurate.ops.base import REGISTRY, Sink, build
 
 
 def parse_params(args: list[str]) -> dict[str, Any]:
@@ -33,12 +35,22 @@ def parse_params(args: list[str]) -> dict[str, Any]:
     return params
 
 
+def op_names() -> list[str]:
+    """Every registered op that is not a sink, sorted."""
+    from vidcurate.ops import load_all
+
+    load_all()
+    return sorted(name for name, cls in REGISTRY.items() if not issubclass(cls, Sink))
+
+
 def register(app: typer.Typer) -> None:
     """Add the `score` command."""
+    op_help = f"Op to run: {', '.join(op_names())}."
+
     @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def score(
         ctx: typer.Context,
-        op: Annotated[str, typer.Argument(help="Scorer: motion, cmotion, ocr, quality, nsfw, face, aesthetic, match.")],
+        op: Annotated[str, typer.Argument(help=op_help)],
         src: Input,
         output: Output,
         workers: Workers = 0,

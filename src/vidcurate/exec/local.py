@@ -1,160 +1,277 @@
-"""Local executor: shards of rows through a process pool, each shard's output renamed into place when done.
+"""Local executor: the run core's tasks on this machine, with no server.
 
-Resume: rerun the same command after a crash or kill -9; finished shards are skipped and the final
-manifest is identical to an uninterrupted run's. `run.json` records a fingerprint of the ops and inputs so
-a different run cannot silently reuse the shards.
+CPU tasks (row and scan stages of a shard) go to a pool of `workers` processes; each model stage gets a
+dedicated process of its own, the only process that runs its `setup()` (so one copy of a model per stage,
+on its device), and takes that stage's tasks as the CPU workers hand shards over, so decoding goes on while
+a model works. `workers=0` runs everything in this process (scripts, tests; no crash isolation).
+
+Crash isolation: when a worker process dies (a segfault in a decoder or a model), every task it may have been
+running is retried alone in a fresh process; the task that dies again is rerun row by row, each row in a
+process of its own that reports the stage it enters, so the crashing row gets
+`error = "<stage>: WorkerCrash: <signal>"` and every other row completes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing
 import os
-import shutil
+import signal
 import sys
-import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from vidcurate import manifest
 from vidcurate.errors import ConfigError
-from vidcurate.exec import apply
-from vidcurate.exec.plan import build_stages
-from vidcurate.manifest import Row
-from vidcurate.ops.base import Op
+from vidcurate.exec import apply, core
+from vidcurate.exec.plan import Stage, plan_specs
+from vidcurate.exec.progress import Observer
+from vidcurate.rows import Row, add_error
 
 Specs = list[tuple[str, dict[str, Any]]]
-_STAGES: list[Op] = []
-_QUEUE: Any = None
+_STAGES: list[Stage] = []
+_SETUP_ERROR: str | None = None
 
 
-def fingerprint(specs: Specs, rows: list[Row], shard_size: int) -> str:
-    """Hash of what determines the output: the ops, their parameters, the input rows, the sharding."""
-    blob = json.dumps({"ops": specs, "rows": rows, "shard_size": shard_size}, sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()
-
-
-def _init(specs: Specs, strict: bool, queue: Any = None, threads: int = 0) -> None:
-    """Worker start: build and set up the stages once; torch gets its share of the cores."""
-    global _STAGES, _QUEUE
+def _init(specs: Specs, strict: bool, which: list[int], threads: int) -> None:
+    """Worker start: plan the chain, set up only the stages this process runs."""
+    global _STAGES, _SETUP_ERROR
     apply.set_strict(strict)
-    _STAGES = build_stages(specs)
-    _QUEUE = queue
-    for stage in _STAGES:
-        stage.setup()
+    try:
+        _STAGES = plan_specs(specs)
+    except ConfigError as e:
+        _SETUP_ERROR = str(e)
+        return
+    _SETUP_ERROR = apply.setup_error([_STAGES[k] for k in which])
     if "torch" in sys.modules and threads:
         sys.modules["torch"].set_num_threads(threads)
 
 
-def _run_shard(index: int, rows: list[Row], shard_path: str) -> int:
-    for number, stage in enumerate(_STAGES):
-        rows = apply.apply(stage, rows)
-        if _QUEUE is not None:
-            _QUEUE.put((number, len(rows)))
-    manifest.write(rows, shard_path)
-    return len(rows)
+def _ready() -> int:
+    """Raise the worker's setup failure, if any; else its pid."""
+    if _SETUP_ERROR:
+        raise ConfigError(_SETUP_ERROR)
+    return os.getpid()
 
 
-def run(
-    rows: list[Row],
-    specs: Specs,
-    workdir: str | Path,
-    *,
-    workers: int = 1,
-    shard_size: int = 8,
-    strict: bool = False,
-    overwrite: bool = False,
-    label: str = "processing",
-) -> list[Row]:
-    """Process rows through the ops in shards under workdir and return the merged output rows."""
-    workdir = Path(workdir)
-    build_stages(specs)
-    shards = [rows[i : i + shard_size] for i in range(0, len(rows), shard_size)]
-    stamp = {"fingerprint": fingerprint(specs, rows, shard_size), "num_shards": len(shards), "name": label,
-             "ops": specs, "rows_in": len(rows)}
-    _claim(workdir, stamp, overwrite)
-    shard_dir = workdir / "shards"
-    shard_dir.mkdir(parents=True, exist_ok=True)
-    paths = [shard_dir / f"{i:05d}.parquet" for i in range(len(shards))]
-    todo = [i for i, p in enumerate(paths) if not p.exists()]
-    stage_names = [str(s) if s.name == "scan" else s.name for s in build_stages(specs)]
-    with _progress() as bar:
-        task = bar.add_task(f"{label}: shards", total=len(shards), completed=len(shards) - len(todo))
-        stage_tasks = [bar.add_task(f"  {name}: rows out", total=None) for name in stage_names]
-        if workers <= 1 or len(todo) <= 1:
-            queue: Any = _Direct(bar, stage_tasks)
-            _init(specs, strict, queue)
-            for i in todo:
-                _run_shard(i, shards[i], str(paths[i]))
-                bar.advance(task)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            n = min(workers, len(todo))
-            threads = max(1, (os.cpu_count() or 1) // n)
-            with ctx.Manager() as manager:
-                queue = manager.Queue()
-                drain = _Drain(queue, bar, stage_tasks)
-                drain.start()
-                with ProcessPoolExecutor(n, ctx, _init, (specs, strict, queue, threads)) as pool:
-                    futures = [pool.submit(_run_shard, i, shards[i], str(paths[i])) for i in todo]
-                    for fut in as_completed(futures):
-                        fut.result()
-                        bar.advance(task)
-                queue.put(None)
-                drain.join()
-    tables = [pq.read_table(p) for p in paths]
-    return manifest.table_to_rows(manifest.concat_tables(tables)) if tables else []
+def _task(task: core.Task) -> int:
+    _ready()
+    return core.run_task(_STAGES, task)
 
 
-def _claim(workdir: Path, stamp: dict[str, Any], overwrite: bool) -> None:
-    marker = workdir / "run.json"
-    if marker.exists():
-        old = json.loads(marker.read_text())
-        if old.get("fingerprint") == stamp["fingerprint"]:
+class LocalExecutor:
+    """Runs a `core.Run` with a CPU process pool plus one process per model stage."""
+
+    def __init__(self, workers: int = 1, *, strict: bool = False, observer: Observer | None = None) -> None:
+        self.workers = workers
+        self.strict = strict
+        self.observer = observer or Observer()
+
+    def execute(self, run: core.Run, specs: Specs) -> None:
+        todo = {shard: run.resume_point(shard) for shard in range(run.num_shards) if not run.done(shard)}
+        self.observer.started(run, len(todo))
+        if not todo:
             return
-        if not overwrite:
-            raise ConfigError(
-                f"{workdir} holds the shards of a different run (other ops, parameters or inputs); "
-                "pass --overwrite to discard them or choose another output folder"
-            )
-        shutil.rmtree(workdir / "shards", ignore_errors=True)
-    workdir.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(f".run.json.{os.getpid()}")
-    tmp.write_text(json.dumps(stamp))
-    os.replace(tmp, marker)
+        if self.workers <= 0:
+            self._in_process(run, todo)
+        else:
+            self._pooled(run, specs, todo)
+
+    def _in_process(self, run: core.Run, todo: dict[int, int]) -> None:
+        apply.set_strict(self.strict)
+        first = min(todo.values())
+        for stage in run.stages[first:]:
+            stage.setup()
+        for shard, start in todo.items():
+            for task in run.tasks(shard, start):
+                self.observer.task_done(task, core.run_task(run.stages, task))
+            self.observer.shard_done(shard)
+
+    def _pooled(self, run: core.Run, specs: Specs, todo: dict[int, int]) -> None:
+        pools = _Pools(run.stages, specs, self.workers, self.strict, needed=_stages_needed(run, todo))
+        remaining = {shard: run.tasks(shard, start) for shard, start in todo.items()}
+        running: dict[Future, core.Task] = {}
+        suspects: list[core.Task] = []
+        try:
+            pools.check_ready()
+            for shard in remaining:
+                task = remaining[shard].pop(0)
+                running[pools.submit(task)] = task
+            while running or suspects:
+                if suspects:
+                    task = suspects.pop(0)
+                    rows_out = _isolated(run, specs, task, self.strict)
+                    self._advance(task, rows_out, remaining, running, pools)
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    task = running.pop(fut)
+                    try:
+                        rows_out = fut.result()
+                    except BrokenProcessPool:
+                        suspects.append(task)
+                        pools.restart(task)
+                        continue
+                    self._advance(task, rows_out, remaining, running, pools)
+        finally:
+            pools.shutdown()
+
+    def _advance(self, task: core.Task, rows_out: int, remaining: dict[int, list[core.Task]],
+                 running: dict[Future, core.Task], pools: _Pools) -> None:
+        self.observer.task_done(task, rows_out)
+        if remaining[task.shard]:
+            nxt = remaining[task.shard].pop(0)
+            running[pools.submit(nxt)] = nxt
+        else:
+            self.observer.shard_done(task.shard)
 
 
-class _Direct:
-    """In-process stand-in for the progress queue."""
-
-    def __init__(self, bar: Progress, tasks: list[Any]) -> None:
-        self.bar, self.tasks = bar, tasks
-
-    def put(self, item: tuple[int, int]) -> None:
-        self.bar.advance(self.tasks[item[0]], item[1])
+def _stages_needed(run: core.Run, todo: dict[int, int]) -> set[int]:
+    first = min(todo.values())
+    return set(range(first, len(run.stages)))
 
 
-class _Drain(threading.Thread):
-    """Moves per-stage row counts from worker processes onto the progress bars."""
+class _Pools:
+    """The CPU pool and one single-process pool per model stage, each set up only for its own stages."""
 
-    def __init__(self, queue: Any, bar: Progress, tasks: list[Any]) -> None:
-        super().__init__(daemon=True)
-        self.queue, self.direct = queue, _Direct(bar, tasks)
+    def __init__(self, stages: list[Stage], specs: Specs, workers: int, strict: bool, needed: set[int]) -> None:
+        self.stages, self.specs, self.strict = stages, specs, strict
+        self.workers = workers
+        self.cpu_stages = [k for k in sorted(needed) if stages[k].kind != "model"]
+        self.model_stages = [k for k in sorted(needed) if stages[k].kind == "model"]
+        self.ctx = multiprocessing.get_context("spawn")
+        self.cpu: ProcessPoolExecutor | None = self._make("cpu") if self.cpu_stages else None
+        self.models = {k: self._make(k) for k in self.model_stages}
 
-    def run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            self.direct.put(item)
+    def _make(self, which: str | int) -> ProcessPoolExecutor:
+        if which == "cpu":
+            threads = max(1, (os.cpu_count() or 1) // self.workers)
+            return ProcessPoolExecutor(self.workers, self.ctx, _init, (self.specs, self.strict, self.cpu_stages,
+                                                                        threads))
+        return ProcessPoolExecutor(1, self.ctx, _init, (self.specs, self.strict, [which], 0))
+
+    def pool_for(self, task: core.Task) -> ProcessPoolExecutor:
+        pool = self.cpu if task.kind == "cpu" else self.models[task.first]
+        assert pool is not None
+        return pool
+
+    def submit(self, task: core.Task) -> Future:
+        return self.pool_for(task).submit(_task, task)
+
+    def check_ready(self) -> None:
+        """Every pool's setup succeeded, before the first shard (a failure is a ConfigError naming the op)."""
+        pools = ([self.cpu] if self.cpu else []) + list(self.models.values())
+        for fut in [pool.submit(_ready) for pool in pools]:
+            try:
+                fut.result()
+            except BrokenProcessPool as e:
+                raise ConfigError("a worker process died while setting up the ops") from e
+
+    def restart(self, task: core.Task) -> None:
+        """Replace the broken pool that ran `task` (its other tasks come back broken too)."""
+        pool = self.pool_for(task)
+        if getattr(pool, "_broken", False) is False:
+            return
+        pool.shutdown(wait=False, cancel_futures=True)
+        if task.kind == "cpu":
+            self.cpu = self._make("cpu")
+        else:
+            self.models[task.first] = self._make(task.first)
+
+    def shutdown(self) -> None:
+        for pool in ([self.cpu] if self.cpu else []) + list(self.models.values()):
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
+def _isolated(run: core.Run, specs: Specs, task: core.Task, strict: bool) -> int:
+    """Retry a task whose worker died: alone in a fresh process; if that dies too, row by row."""
+    ctx = multiprocessing.get_context("spawn")
+    outcome = _child(ctx, specs, strict, task, core.read_rows(task.source), write=True)
+    if outcome.crashed is None:
+        return outcome.count
+    outputs: dict[int, list[Row]] = {k: [] for k in task.store}
+    for row in core.read_rows(task.source):
+        result = _child(ctx, specs, strict, task, [row], write=False)
+        current = [row]
+        for k in range(task.first, task.last + 1):
+            if k in result.outputs:
+                current = result.outputs[k]
+            elif result.crashed is not None and k == result.crashed:
+                text = f"{run.stages[k].label}: WorkerCrash: {result.signal}"
+                current = [add_error(dict(r), text) for r in current]
+            if k in outputs:
+                outputs[k].extend(current)
+    for k, path in task.store.items():
+        core.write_rows(outputs[k], path)
+    return len(outputs[task.last])
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.outputs: dict[int, list[Row]] = {}
+        self.crashed: int | None = None
+        self.signal = ""
+        self.count = 0
+
+
+def _child(ctx: Any, specs: Specs, strict: bool, task: core.Task, rows: list[Row], *, write: bool) -> _Outcome:
+    """Run the task's stages over `rows` in a fresh process that stores the task's outputs (`write`) or sends
+    each stage's output back; when the process dies, the stage it had entered is the one that crashed."""
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_main, args=(send, specs, strict, task, rows, task.store if write else None))
+    proc.start()
+    send.close()
+    outcome = _Outcome()
+    entered = task.first
+    while True:
+        try:
+            kind, k, payload = receive.recv()
+        except EOFError:
+            break
+        if kind == "enter":
+            entered = k
+        elif kind == "out":
+            outcome.outputs[k] = payload
+        elif kind == "done":
+            outcome.count = payload
+    proc.join()
+    if proc.exitcode != 0:
+        outcome.crashed = entered
+        outcome.signal = _signal_name(proc.exitcode)
+    return outcome
+
+
+def _child_main(conn: Any, specs: Specs, strict: bool, task: core.Task, rows: list[Row],
+                store: dict[int, Path] | None) -> None:
+    apply.set_strict(strict)
+    stages = plan_specs(specs)
+    for k in range(task.first, task.last + 1):
+        conn.send(("enter", k, None))
+        stages[k].setup()
+        rows = stages[k].run(rows)
+        if store is not None and k in store:
+            core.write_rows(rows, store[k])
+        conn.send(("out", k, rows if store is None else None))
+    conn.send(("done", 0, len(rows)))
+    conn.close()
+
+
+def _signal_name(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def run(rows: list[Row], specs: Specs, workdir: str | Path, *, workers: int = 1, shard_size: int = 8,
+        strict: bool = False, overwrite: bool = False, label: str = "processing", input_name: str = "",
+        observer: Observer | None = None) -> list[Row]:
+    """Process rows through the ops with the local executor under workdir; the merged output rows (the
+    manifest is also at workdir/manifest.parquet). For step commands, scripts and tests."""
+    from vidcurate.api import execute
+
+    result = execute(rows, specs, Path(workdir), workers=workers, shard_size=shard_size, strict=strict,
+                     overwrite=overwrite, label=label, input_name=input_name, observer=observer, sinks=False)
+    return core.read_rows(result.manifest)

@@ -1,8 +1,9 @@
 """Run a group of frame ops over one row with a single decode pass.
 
-The spans come from a scene op in the group, else from the row's `scene_frames`, else the row's own frame
-span (a scene row not yet cut), else the whole file. Per-scene scores go to `scene_scores` (parallel to
-`scene_frames`) when the row carries scenes, and straight onto the row otherwise.
+The spans come from a scene op in the group, else from the row (`rows.known_spans`: its own span, its
+`scene_frames`, the whole file). Per-scene columns go to `scene_scores` (parallel to `scene_frames`) when
+the row carries scenes, and straight onto the row otherwise. Frame model ops take part through a
+`FrameCollector`: the pass collects their frames per span, their model stage scores them afterwards.
 """
 
 from __future__ import annotations
@@ -14,21 +15,47 @@ from typing import Any
 
 import numpy as np
 
-from vidcurate.exec.apply import add_error, guard
-from vidcurate.manifest import Row
-from vidcurate.media.decode import decode_pass
-from vidcurate.ops.base import FrameOp, Span, SpanOp
+from vidcurate.exec.apply import guard
+from vidcurate.media.decode import FrameSpec, decode_pass
+from vidcurate.ops.base import FrameModelOp, FrameOp, Span, SpanOp
+from vidcurate.rows import Row, add_error, final_spans, known_spans, own_span, span_targets
+from vidcurate.sampling import centred, pack_frames
 
-SCENES_PENDING = "_scenes_pending"
-"""Set on the row a frame op's `start` sees when a shot detector runs in the same pass: the spans are found
-while decoding, so whatever the row says (`num_frames`, an earlier `scene_frames`) does not plan them."""
+MAX_COLLECTED = 512
+"""Frames a collector keeps per source before thinning to every other one (lossless crops, ~50-100 KB each)."""
 
 
-def own_span(row: Row) -> Span | None:
-    """The frame span of a scene row that still points at its source (not yet cut)."""
-    if "start_frame" in row and row.get("path") == row.get("source_path"):
-        return int(row["start_frame"]), int(row["end_frame"])
-    return None
+class FrameCollector(FrameOp):
+    """The scan's part of a frame model op: keep its prepared frames, then pick `frames` per span, evenly
+    spread over the span's samples (bin centres), into the op's transport column."""
+
+    def __init__(self, op: FrameModelOp) -> None:
+        self.op = op
+        self.name = op.name
+
+    def frame_spec(self) -> FrameSpec:
+        return self.op.frame_spec()
+
+    def start(self, row: Row, spans: list[Span] | None) -> dict[str, Any]:
+        self.op.check_row(row)
+        return {"kept": [], "stride": 1, "seen": 0}
+
+    def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
+        state["seen"] += 1
+        if (state["seen"] - 1) % state["stride"]:
+            return
+        state["kept"].append((index, self.op.prepare(frame)))
+        if len(state["kept"]) >= MAX_COLLECTED:
+            state["kept"] = state["kept"][::2]
+            state["stride"] *= 2
+
+    def finish(self, state: dict[str, Any], row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
+        out = []
+        for start, end in spans:
+            inside = [frame for index, frame in state["kept"] if start <= index < end]
+            chosen = [inside[i] for i in centred(len(inside), self.op.frames_per_span)]
+            out.append({self.op.frames_column: pack_frames(chosen)})
+        return out
 
 
 @contextlib.contextmanager
@@ -36,8 +63,8 @@ def opencv_threads(count: int) -> Iterator[None]:
     """OpenCV's thread count set to `count` for the block, then restored.
 
     The consumers run while the decoder's threads hold the cores; OpenCV's own worker threads then only add
-    hand-offs and spinning (the six fused scorers used ~5% less CPU single-threaded, identical values). After decoding,
-    the model ops' `finish` gets OpenCV's threads back.
+    hand-offs and spinning (the six fused scorers used ~5% less CPU single-threaded, identical values). After
+    decoding, the model ops' `finish` gets OpenCV's threads back.
     """
     import cv2
 
@@ -54,9 +81,9 @@ def scan(row: Row, ops: list[FrameOp]) -> Row:
     row = dict(row)
     states: dict[int, Any] = {}
     finding = any(isinstance(op, SpanOp) for op in ops)
+    planned = None if finding else known_spans(row)
     for i, op in enumerate(ops):
-        seen = {**row, SCENES_PENDING: True} if finding and not isinstance(op, SpanOp) else row
-        state, err = guard(op.name, op.start, seen)
+        state, err = guard(op.name, op.start, row, None if isinstance(op, SpanOp) else planned)
         if err:
             add_error(row, err)
         else:
@@ -77,21 +104,18 @@ def scan(row: Row, ops: list[FrameOp]) -> Row:
         info, err = guard("decode", decode_pass, row["path"], specs, on_frame, **kwargs)
     if err or info is None:
         return add_error(row, err or "decode: no result")
-    spans = _spans(row, ops, states, info)
-    scenes = "scene_frames" in row and span is None
-    if scenes:
-        scores = [dict(s) for s in row.get("scene_scores") or [{} for _ in spans]]
+    _find_spans(row, ops, states, info)
+    spans = final_spans(row, info.num_frames)
+    targets = span_targets(row)
     finishing = [i for i, op in enumerate(ops) if i in states and not isinstance(op, SpanOp)]
     for cols, err in _finish_all([ops[i] for i in finishing], [states[i] for i in finishing], row, spans, info.times):
         if err:
             add_error(row, err)
-        elif scenes:
-            for score, col in zip(scores, cols):
-                score.update(col)
+        elif targets is not None:
+            for target, col in zip(targets, cols):
+                target.update(col)
         else:
             row.update(cols[0])
-    if scenes:
-        row["scene_scores"] = scores
     return row
 
 
@@ -108,7 +132,8 @@ def _finish_all(ops: list[FrameOp], states: list[Any], row: Row, spans: list[Spa
         return [f.result() for f in futures]
 
 
-def _spans(row: Row, ops: list[FrameOp], states: dict[int, Any], info: Any) -> list[Span]:
+def _find_spans(row: Row, ops: list[FrameOp], states: dict[int, Any], info: Any) -> None:
+    """Let the group's shot detector write the scene list onto the row (earlier per-scene scores go)."""
     for i, op in enumerate(ops):
         if isinstance(op, SpanOp) and i in states:
             cols, err = guard(op.name, op.spans, states[i], row, info.num_frames, info.times)
@@ -117,6 +142,3 @@ def _spans(row: Row, ops: list[FrameOp], states: dict[int, Any], info: Any) -> l
             else:
                 row.update(cols)
                 row.pop("scene_scores", None)
-    if "scene_frames" in row and own_span(row) is None:
-        return [tuple(s) for s in row["scene_frames"]]
-    return [own_span(row) or (0, info.num_frames)]

@@ -2,7 +2,9 @@
 
 Weights are resolved when the op is constructed (a directory or cache lookup, no torch import), so a
 recipe naming weights that are not on the machine fails before any video is opened; the model itself loads
-in `setup()` once per worker, or on first use when an op is applied directly.
+in `setup()`, only in the processes that run the op's model stage. The scan crops the sampled frames to
+CLIP's input and collects `frames` of them per span; the model stage embeds every frame of a batch of
+spans (gathered across rows and sources) in model batches of `batch_size`.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ from typing import Any
 import numpy as np
 
 from vidcurate.errors import ConfigError
-from vidcurate.manifest import Row
 from vidcurate.models.device import DType, valid_device
 from vidcurate.models.imageprep import ImagePrep
 from vidcurate.models.resolve import model_dir
-from vidcurate.ops.base import FrameOp, FrameSpec, Span
+from vidcurate.ops.base import FrameModelOp, FrameSpec
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 
 
 @dataclass
-class ClipFrameOp(FrameOp):
+class ClipFrameOp(FrameModelOp):
     """Base of ops that embed a few sampled frames per span with CLIP."""
 
     clip_model: str = DEFAULT_CLIP
@@ -77,17 +78,24 @@ class ClipFrameOp(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt="rgb24", short_side=self._prep.short_side, rate=self.rate)
 
-    def start(self, row: Row) -> Any:
-        from vidcurate.models.clipframes import FrameBank
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The CLIP input crop, made in the scan so only small crops travel to the model stage."""
+        return self._prep.crop(frame)
 
-        return FrameBank(self.clip(), self.batch_size)
+    def collect_key(self) -> dict[str, Any]:
+        return {**super().collect_key(), "crop": self._prep.short_side, "clip_model": self.clip_model}
 
-    def feed(self, state: Any, index: int, t: float, frame: np.ndarray) -> None:
-        state.add(index, frame)
-
-    def span_embeddings(self, state: Any, spans: list[Span]) -> list[np.ndarray]:
-        """Normalised embeddings of the frames picked for each span (empty when a span got no sample)."""
-        return state.embeddings([state.pick(span, self.frames) for span in spans])
+    def embed_items(self, payloads: list[dict[str, Any]]) -> list[np.ndarray]:
+        """Normalised embeddings (n x dim) of each payload's frames, all frames of the batch embedded at once
+        in model batches of `batch_size`; a payload without frames gets an empty array."""
+        clip = self.clip()
+        crops = [frame for p in payloads for frame in p["frames"]]
+        embedded = clip.embed_images(np.stack(crops), self.batch_size) if crops else np.zeros((0, clip.dim))
+        out, at = [], 0
+        for p in payloads:
+            out.append(np.asarray(embedded[at:at + len(p["frames"])], np.float32))
+            at += len(p["frames"])
+        return out
 
     @property
     def weights_dir(self) -> Path:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vidcurate.columns import Column
 from vidcurate.errors import ConfigError
-from vidcurate.manifest import Row
 from vidcurate.models.clipop import ClipFrameOp
 from vidcurate.models.resolve import weight_file
-from vidcurate.ops.base import Resources, Span, register
+from vidcurate.ops.base import Resources, register
 
 HEAD_NAME = "sac+logos+ava1-l14-linearMSE.pth"
 HEAD_HINT = (f"the LAION head {HEAD_NAME} comes from github.com/christophschuhmann/improved-aesthetic-predictor; "
@@ -27,7 +27,9 @@ class Aesthetic(ClipFrameOp):
     """Aesthetic score of each span from a few frames."""
 
     name = "aesthetic"
-    produces = ("aes",)
+    produces = (
+        Column("aes", "float", "1-10", "LAION aesthetic score (CLIP ViT-L/14 + MLP head)"),
+    )
     resources = Resources(cpus=1.0, gpus=0.0, memory_mb=3000)
 
     #: the MLP head weights (.pth/.pt/.safetensors path, a name under $VIDCURATE_MODELS, or org/repo/file)
@@ -58,9 +60,9 @@ class Aesthetic(ClipFrameOp):
             scores = self._head(torch.from_numpy(embeddings).to(clip.device, torch.float32))
         return [float(s) for s in scores.reshape(-1).cpu()]
 
-    def finish(self, state: Any, row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
+    def process_batch(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
-        for emb in self.span_embeddings(state, spans):
+        for emb in self.embed_items(payloads):
             scores = self.rate_embeddings(emb) if len(emb) else []
             out.append({"aes": sum(scores) / len(scores) if scores else None})
         return out

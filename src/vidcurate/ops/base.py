@@ -3,7 +3,8 @@
 An op is constructed from its recipe parameters (validated at construction, naming the op and the key),
 `setup()` loads heavy state once per worker, and `process(row)` returns the updated row or, for fan-out,
 a list of rows. Frame ops never open media themselves: they declare a `FrameSpec` and receive frames from
-the one decode pass that `exec/scan.py` runs per source.
+the one decode pass the executor runs per source. Model ops (`ModelOp`) get a stage of their own that
+batches items across rows. This module knows nothing of executors.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from vidcurate.columns import Column, declare
 from vidcurate.errors import ConfigError
-from vidcurate.manifest import Row
+from vidcurate.media.decode import FrameSpec
+from vidcurate.rows import Row, Span, carries_scenes
 
 REGISTRY: dict[str, type[Op]] = {}
 
@@ -37,10 +40,13 @@ class Op:
 
     name: ClassVar[str] = ""
     resources: ClassVar[Resources] = Resources()
-    #: columns this op adds; used by `run` to plan and by the report
-    produces: ClassVar[tuple[str, ...]] = ()
+    #: typed columns this op adds (`vidcurate.columns.Column`); they make the manifest schema, the README's
+    #: column table and the plan of `run`; `output_names(op)` gives just the names
+    produces: ClassVar[tuple[Column, ...]] = ()
     #: path parameters that `vidcurate run` resolves against its output folder when they are relative
     run_paths: ClassVar[tuple[str, ...]] = ()
+    #: cheap per-row op (select, split): the run core recomputes it instead of caching its output
+    light: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         check_params(self)
@@ -59,50 +65,28 @@ class Op:
     def process(self, row: Row) -> Row | list[Row]:
         raise NotImplementedError
 
+    def expand(self, row: Row) -> list[Row] | None:
+        """Rows to process one by one instead of `row` (fan-out before processing), or None; each expanded
+        row then succeeds or fails on its own."""
+        return None
+
     def params(self) -> dict[str, Any]:
         """The recipe parameters of this instance."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class FrameSpec:
-    """Frames a frame op wants from the shared decode pass.
-
-    Size is the display orientation (rotation and sample aspect ratio applied). Give `short_side` to scale
-    keeping the aspect ratio, or `width` and `height` for an exact size; neither keeps the display size.
-    `rate` is samples per second of source time (VFR-safe, taken from timestamps); None means every frame.
-    `interpolation` is the FFmpeg scaler's: `bilinear` (filtered to the output size) or `fast_bilinear`
-    (two taps whatever the ratio: ~30% cheaper, aliased like `cv2.INTER_LINEAR`, which is what
-    PySceneDetect's own downscaling does, so shot detectors ask for it).
-    """
-
-    fmt: Literal["gray", "rgb24", "bgr24"] = "gray"
-    short_side: int | None = None
-    width: int | None = None
-    height: int | None = None
-    rate: float | None = None
-    interpolation: Literal["bilinear", "fast_bilinear"] = "bilinear"
-
-    def size_for(self, width: int, height: int) -> tuple[int, int]:
-        """Output (width, height) for a display size, rounded to even numbers of at least 2."""
-        if self.width and self.height:
-            return self.width, self.height
-        if self.short_side and min(width, height) > self.short_side:
-            scale = self.short_side / min(width, height)
-            width, height = width * scale, height * scale
-        return max(2, int(round(width / 2)) * 2), max(2, int(round(height / 2)) * 2)
-
-
-Span = tuple[int, int]
-
-
 class FrameOp(Op):
-    """An op fed by the shared decode pass. Per source: start -> feed per frame -> finish per span."""
+    """An op fed by the shared decode pass. Per source: start -> feed per frame -> finish per span.
+
+    `start` receives the spans the pass will be scored on when they are known before decoding (a scene row,
+    a clip, a source with scenes from an earlier step; `rows.known_spans`), or None when a shot detector in
+    the same pass finds them; `finish` always receives the final spans.
+    """
 
     def frame_spec(self) -> FrameSpec:
         raise NotImplementedError
 
-    def start(self, row: Row) -> Any:
+    def start(self, row: Row, spans: list[Span] | None) -> Any:
         """Fresh per-source state."""
         return {}
 
@@ -112,22 +96,6 @@ class FrameOp(Op):
 
     def finish(self, state: Any, row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
         """Columns for each span ([start_frame, end_frame) of the source); `times[i]` is frame i's time."""
-        raise NotImplementedError
-
-    def process(self, row: Row) -> Row | list[Row]:
-        from vidcurate.exec.scan import scan
-
-        return scan(row, [self])
-
-
-class Sink(Op):
-    """An op that acts once on the finished manifest (report, export); rows pass through it unchanged."""
-
-    def process(self, row: Row) -> Row:
-        return row
-
-    def write(self, rows: list[Row], out_dir: Path) -> Path:
-        """Write this sink's output for the run in out_dir; return its path."""
         raise NotImplementedError
 
 
@@ -142,6 +110,89 @@ class SpanOp(FrameOp):
         return [{} for _ in spans]
 
 
+class ModelOp(Op):
+    """An op that runs a model: the planner gives it a stage of its own.
+
+    The stage runs `setup()` only in the processes that run it, splits every live row into `items` (one unit
+    of model work each, e.g. one per scene), and calls `process_batch` with at most `batch_size` items
+    gathered across rows and sources. Each item's output (a dict of columns) goes back to where the item came
+    from: the row itself (key None) or scene k's `scene_scores` entry (key k). An item whose batch fails is
+    retried in smaller batches, so one bad item fails alone. Subclasses declare `batch_size` as a field.
+    """
+
+    #: transport columns (e.g. frames from the scan) this op's stage removes from every row when it is done
+    consumes: ClassVar[tuple[str, ...]] = ()
+
+    def items(self, row: Row) -> list[tuple[int | None, Any]]:
+        """(key, payload) pairs of one live row; the default is the row itself as a single item."""
+        return [(None, row)]
+
+    def process_batch(self, payloads: list[Any]) -> list[dict[str, Any]]:
+        """One dict of output columns per payload, in order."""
+        raise NotImplementedError
+
+    @property
+    def max_batch(self) -> int:
+        return int(getattr(self, "batch_size", 1))
+
+
+class FrameModelOp(ModelOp):
+    """A model op scored from frames: the scan collects `frames` frames per span at `frame_spec()` (passed
+    through `prepare`, e.g. a centre crop, and stored losslessly as PNG), and the model stage scores them."""
+
+    #: set by the planner: the transport column the scan writes this op's frames into
+    frames_column: str = ""
+
+    def frame_spec(self) -> FrameSpec:
+        raise NotImplementedError
+
+    @property
+    def frames_per_span(self) -> int:
+        return int(getattr(self, "frames", 1))
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The frame as the model stage should receive it (runs in the scan, on CPU)."""
+        return frame
+
+    def collect_key(self) -> dict[str, Any]:
+        """What determines the frames the scan collects for this op (its fingerprint in the scan stage)."""
+        return {"spec": dataclasses.asdict(self.frame_spec()), "frames": self.frames_per_span,
+                "column": self.frames_column}
+
+    def check_row(self, row: Row) -> None:
+        """Raise when a row cannot be scored at all (before its frames are collected)."""
+
+    def context(self, row: Row) -> dict[str, Any]:
+        """Row values the model needs besides the frames (e.g. the caption); added to every item payload."""
+        return {}
+
+    def items(self, row: Row) -> list[tuple[int | None, Any]]:
+        from vidcurate.sampling import unpack_frames
+
+        self.check_row(row)
+        extra = self.context(row)
+        scores = row.get("scene_scores") if carries_scenes(row) else None
+        if scores is not None:
+            return [(k, {"frames": unpack_frames(s.get(self.frames_column) or []), **extra})
+                    for k, s in enumerate(scores)]
+        return [(None, {"frames": unpack_frames(row.get(self.frames_column) or []), **extra})]
+
+    @property
+    def consumes(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.frames_column,) if self.frames_column else ()
+
+
+class Sink(Op):
+    """A dataset op that acts once on the finished manifest (report, export); rows pass through unchanged."""
+
+    def process(self, row: Row) -> Row:
+        return row
+
+    def write(self, manifest_path: Path, out_dir: Path) -> Path:
+        """Write this sink's output for the run in out_dir from the finished manifest; return its path."""
+        raise NotImplementedError
+
+
 def register(cls: type[Op]) -> type[Op]:
     """Class decorator: make the op a dataclass (if it is not) and add it to the registry under its name."""
     if not cls.name:
@@ -150,8 +201,14 @@ def register(cls: type[Op]) -> type[Op]:
         raise TypeError(f"op name {cls.name!r} registered twice")
     if "__dataclass_fields__" not in cls.__dict__:
         cls = dataclass(cls)
+    declare(cls.name, cls.produces, module=cls.__module__)
     REGISTRY[cls.name] = cls
     return cls
+
+
+def output_names(op: Op | type[Op]) -> tuple[str, ...]:
+    """Names of the columns an op (instance or class) declares in `produces`."""
+    return tuple(c.name for c in op.produces)
 
 
 def build(name: str, params: dict[str, Any] | None = None) -> Op:

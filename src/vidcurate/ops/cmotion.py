@@ -31,6 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 from vidcurate.ops.motion import DEFAULT_SHORT_SIDE, PairTracker, upscale_gray
@@ -63,7 +64,12 @@ class CameraMotion(FrameOp):
 
     name = "cmotion"
     resources = Resources(cpus=1.0, memory_mb=256)
-    produces = ("cmotion", "cmotion_dx", "cmotion_dy", "cmotion_zoom")
+    produces = (
+        Column("cmotion", "str", "", "camera motion label: static, pan_left, ... joined by '+', or unknown"),
+        Column("cmotion_dx", "float", "width/s", "median camera velocity in x (+ = camera moves right)"),
+        Column("cmotion_dy", "float", "height/s", "median camera velocity in y (+ = camera moves down)"),
+        Column("cmotion_zoom", "float", "ln(scale)/s", "median zoom rate (+ = zoom in)"),
+    )
 
     rate: float = DEFAULT_RATE
     short_side: int = DEFAULT_SHORT_SIDE
@@ -89,7 +95,7 @@ class CameraMotion(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt="gray", short_side=self.short_side, rate=self.rate)
 
-    def start(self, row: Row) -> dict[str, Any]:
+    def start(self, row: Row, spans: list[Span] | None) -> dict[str, Any]:
         return {"pairs": PairTracker(), "prev": None}
 
     def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:

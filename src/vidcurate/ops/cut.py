@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from vidcurate.exec.apply import add_error, guard, is_live
+from vidcurate.columns import Column
 from vidcurate.manifest import Row, safe_name
 from vidcurate.media.cut import (
     X264_PRESETS,
@@ -45,7 +45,15 @@ class Cut(Op):
 
     name = "cut"
     resources = Resources(cpus=1.0, memory_mb=1024)
-    produces = ("path", "cut_mode", "num_frames", "fps", "width", "height", "duration")
+    produces = (
+        Column("path", "str", "", "path of the media file (the clip file once `cut` ran)"),
+        Column("cut_mode", "str", "", "how the clip was written: encode (frame-accurate) or copy (keyframe-aligned)"),
+        Column("num_frames", "int", "frame", "number of video frames"),
+        Column("fps", "float", "1/s", "average frame rate"),
+        Column("width", "int", "px", "display width (after rotation and sample aspect ratio)"),
+        Column("height", "int", "px", "display height (after rotation and sample aspect ratio)"),
+        Column("duration", "float", "s", "duration of the video stream"),
+    )
     run_paths = ("save_dir",)
 
     save_dir: str = ""
@@ -74,19 +82,13 @@ class Cut(Op):
             raise self.bad(key, "needs mode: encode (a stream copy cannot resample or resize)")
         self._source: tuple[str, FrameTable, dict[str, Any]] | None = None
 
-    def process(self, row: Row) -> Row | list[Row]:
+    def expand(self, row: Row) -> list[Row] | None:
+        """A source row with a scene list is split into its scene rows first; each is cut on its own."""
         if "scene_frames" in row and "start_frame" not in row:
-            out = []
-            for scene in scene_rows(row):
-                if not is_live(scene):
-                    out.append(scene)
-                    continue
-                cut, err = guard(self.name, self.cut_row, dict(scene))
-                out.append(cut if err is None else add_error(scene, err))
-            return out
-        return self.cut_row(row)
+            return scene_rows(row)
+        return None
 
-    def cut_row(self, row: Row) -> Row:
+    def process(self, row: Row) -> Row:
         """Cut one scene row (or, with `whole`, one source row) and return it pointing at the clip."""
         if "start_frame" in row and row.get("source_path") and row.get("path") != row["source_path"]:
             return row

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from vidcurate import manifest
 from vidcurate.export import export
-from vidcurate.manifest import Row
 from vidcurate.ops.base import Resources, Sink, register
 
 
@@ -28,6 +28,7 @@ class Export(Sink):
         if self.shard_size < 1:
             raise self.bad("shard_size", "must be >= 1")
 
-    def write(self, rows: list[Row], out_dir: Path) -> Path:
+    def write(self, manifest_path: Path, out_dir: Path) -> Path:
+        rows = manifest.read(manifest_path)
         options = {"shard_size": self.shard_size} if self.format == "webdataset" else {}
         return export(rows, self.format, out_dir / self.path, **options)

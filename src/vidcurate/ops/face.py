@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 from vidcurate.sampling import (
@@ -74,7 +75,11 @@ class Face(FrameOp):
 
     name = "face"
     resources = Resources(cpus=1.0, memory_mb=256)
-    produces = ("face_ratio", "num_faces", "face_frames")
+    produces = (
+        Column("face_ratio", "float", "", "largest face box area / frame area, max over sampled frames"),
+        Column("num_faces", "int", "", "most faces found in one sampled frame (Haar, confirmed by a second cascade)"),
+        Column("face_frames", "int", "frame", "sampled frames the face detector looked at for the span"),
+    )
 
     rate: float = 1.0
     max_frames: int = 5
@@ -112,9 +117,9 @@ class Face(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt=ANALYSIS_FMT, short_side=analysis_spec_side(self.size), rate=self.rate)
 
-    def start(self, row: Row) -> SpanSampler:
+    def start(self, row: Row, spans: list[Span] | None) -> SpanSampler:
         self.setup()
-        return SpanSampler(row, self.max_frames, self.rate)
+        return SpanSampler(row, spans, self.max_frames, self.rate)
 
     def feed(self, state: SpanSampler, index: int, t: float, frame: np.ndarray) -> None:
         import cv2

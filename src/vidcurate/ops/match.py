@@ -16,10 +16,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.models.clipop import ClipFrameOp
 from vidcurate.models.textchunks import chunk_ids, pack, truncated_ids
-from vidcurate.ops.base import Resources, Span, register
+from vidcurate.ops.base import Resources, register
 
 TEXT_CACHE = 1024
 
@@ -30,7 +31,11 @@ class Match(ClipFrameOp):
     """Caption-video (or label-video) agreement per span."""
 
     name = "match"
-    produces = ("match",)
+    produces = (
+        Column("match", "float", "100*cos", "CLIP similarity of frames and caption x100 (Open-Sora scale); "
+               "long captions: mean over <=77-token chunks"),
+        Column("match_label", "float", "100*cos", "CLIP similarity of frames and the op's fixed `label` phrase"),
+    )
     resources = Resources(cpus=1.0, gpus=0.0, memory_mb=4000)
     needs_text = True
 
@@ -56,11 +61,13 @@ class Match(ClipFrameOp):
     def out_column(self) -> str:
         return self.column or ("match_label" if self.label else "match")
 
-    def start(self, row: Row) -> Any:
+    def check_row(self, row: Row) -> None:
         text = self.label if self.label else row.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ValueError("row has no `text` to match (caption the clips first, or give `label`)")
-        return super().start(row)
+
+    def context(self, row: Row) -> dict[str, Any]:
+        return {"text": self.label or row["text"]}
 
     def text_embeddings(self, text: str) -> np.ndarray:
         """Normalised embeddings of the text's chunks (one row per chunk), cached per text."""
@@ -75,12 +82,12 @@ class Match(ClipFrameOp):
             self._texts[text] = clip.embed_tokens(*pack(clip.tokenizer, chunks, clip.max_length))
         return self._texts[text]
 
-    def finish(self, state: Any, row: Row, spans: list[Span], times: list[float]) -> list[dict[str, Any]]:
-        texts = self.text_embeddings(self.label or row["text"])
+    def process_batch(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
-        for emb in self.span_embeddings(state, spans):
+        for payload, emb in zip(payloads, self.embed_items(payloads)):
             value = None
             if len(emb):
+                texts = self.text_embeddings(payload["text"])
                 per_chunk = (emb @ texts.T).mean(axis=0)
                 agg = per_chunk.max() if self.long_text == "max" else per_chunk.mean()
                 value = float(agg) * self.scale

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from vidcurate.exec.scan import own_span
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 
@@ -120,7 +120,10 @@ class Motion(FrameOp):
 
     name = "motion"
     resources = Resources(cpus=1.0, memory_mb=256)
-    produces = ("flow",)
+    produces = (
+        Column("flow", "float", "px/frame", "mean optical-flow magnitude, px per frame at 30 fps at a 256px "
+               "short side (px/s = 30 * flow)"),
+    )
 
     method: Literal["dis", "farneback", "datajuicer"] = "dis"
     rate: float | None = None
@@ -159,12 +162,12 @@ class Motion(FrameOp):
             return FrameSpec(fmt="bgr24")
         return FrameSpec(fmt="gray", short_side=self.short_side, rate=self.sample_rate)
 
-    def start(self, row: Row) -> dict[str, Any]:
+    def start(self, row: Row, spans: list[Span] | None) -> dict[str, Any]:
         state: dict[str, Any] = {"pairs": PairTracker()}
         if self.method == "dis":
             state["dis"] = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         if self.method == "datajuicer":
-            state["grid"] = _DjGrid(row, self.sample_rate)
+            state["grid"] = _DjGrid(row, spans, self.sample_rate)
         return state
 
     def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
@@ -228,20 +231,13 @@ class Motion(FrameOp):
 class _DjGrid:
     """Data-Juicer's frame pattern per segment: frames 0 and 1, then every `step`-th frame from the start.
 
-    Segments are the row's known spans (its `scene_frames`, or its own frame span), else the whole file;
-    spans found by a scene op in the same pass are scored on the whole file's pattern.
+    Segments are the spans known before decoding (`rows.known_spans`, handed over by the scan), else the
+    whole file: spans found by a scene op in the same pass are scored on the whole file's pattern.
     """
 
-    def __init__(self, row: Row, sampling_fps: float) -> None:
+    def __init__(self, row: Row, spans: list[Span] | None, sampling_fps: float) -> None:
         self.sampling_fps = sampling_fps
-        span = own_span(row)
-        if span is not None:
-            bounds = [span]
-        elif "scene_frames" in row:
-            bounds = [(int(s), int(e)) for s, e in row["scene_frames"]]
-        else:
-            bounds = [(0, 1 << 40)]
-        self.bounds = sorted(bounds)
+        self.bounds = sorted(spans) if spans else [(0, 1 << 40)]
         self.starts = [s for s, _ in self.bounds]
         self.total = int(row.get("num_frames") or 0) or 1 << 40
         self.steps: list[int] = []

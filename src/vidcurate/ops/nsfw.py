@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, SpanSampler, check_sampled_model_params
@@ -123,7 +124,10 @@ class Nsfw(FrameOp):
 
     name = "nsfw"
     resources = Resources(cpus=1.0, memory_mb=400)
-    produces = ("nsfw", "nsfw_frames")
+    produces = (
+        Column("nsfw", "float", "0-1", "max over sampled frames of weight[class] x confidence of NudeNet detections"),
+        Column("nsfw_frames", "int", "frame", "sampled frames scored for the span"),
+    )
 
     rate: float = 1.0
     max_frames: int = 4
@@ -153,9 +157,9 @@ class Nsfw(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt=ANALYSIS_FMT, short_side=ANALYSIS_SIDE, rate=self.rate)
 
-    def start(self, row: Row) -> SpanSampler:
+    def start(self, row: Row, spans: list[Span] | None) -> SpanSampler:
         self.setup()
-        return SpanSampler(row, self.max_frames, self.rate)
+        return SpanSampler(row, spans, self.max_frames, self.rate)
 
     def feed(self, state: SpanSampler, index: int, t: float, frame: np.ndarray) -> None:
         import cv2

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 from vidcurate.sampling import ANALYSIS_FMT, SpanSampler, analysis_spec_side, check_sampled_model_params, shrink
@@ -46,7 +47,11 @@ class Ocr(FrameOp):
 
     name = "ocr"
     resources = Resources(cpus=1.0, memory_mb=600)
-    produces = ("ocr", "ocr_boxes", "ocr_frames")
+    produces = (
+        Column("ocr", "float", "0-1", "text area / frame area (union of detected text boxes), max over sampled frames"),
+        Column("ocr_boxes", "json", "px", "[x0, y0, x1, y1] in display pixels, from the sampled frame with most text"),
+        Column("ocr_frames", "int", "frame", "sampled frames scored for the span"),
+    )
 
     rate: float = 1.0
     max_frames: int = 2
@@ -92,9 +97,9 @@ class Ocr(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt=ANALYSIS_FMT, short_side=analysis_spec_side(self.short_side), rate=self.rate)
 
-    def start(self, row: Row) -> dict[str, Any]:
+    def start(self, row: Row, spans: list[Span] | None) -> dict[str, Any]:
         self.setup()
-        return {"sampler": SpanSampler(row, self.max_frames, self.rate), "size": None}
+        return {"sampler": SpanSampler(row, spans, self.max_frames, self.rate), "size": None}
 
     def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:
         def prepare(rgb: np.ndarray) -> np.ndarray:

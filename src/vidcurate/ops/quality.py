@@ -35,6 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 from vidcurate.sampling import ANALYSIS_FMT, ANALYSIS_SIDE, nearest
@@ -63,7 +64,15 @@ class Quality(FrameOp):
 
     name = "quality"
     resources = Resources(cpus=0.5, memory_mb=256)
-    produces = ("sharpness", "brightness", "contrast", "colorfulness", "black_ratio", "frozen_ratio")
+    produces = (
+        Column("sharpness", "float", "", "variance of the Laplacian of luma at 256px short side (smaller upscaled)"),
+        Column("brightness", "float", "0-255", "mean luma (BT.601 full range)"),
+        Column("contrast", "float", "0-255", "standard deviation of luma (BT.601 full range)"),
+        Column("colorfulness", "float", "", "Hasler-Suesstrunk colourfulness"),
+        Column("black_ratio", "float", "", "share of sampled frames that are black"),
+        Column("frozen_ratio", "float", "", "share of consecutive sampled pairs with no change (8x8 block-mean "
+               "luma < frozen_diff); black pairs excluded"),
+    )
 
     rate: float | None = 4.0
     size: int = ANALYSIS_SIDE
@@ -86,7 +95,7 @@ class Quality(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt=ANALYSIS_FMT, short_side=self.size, rate=self.rate)
 
-    def start(self, row: Row) -> dict[str, Any]:
+    def start(self, row: Row, spans: list[Span] | None) -> dict[str, Any]:
         return {"samples": [], "blocks": None, "black": False}
 
     def feed(self, state: dict[str, Any], index: int, t: float, frame: np.ndarray) -> None:

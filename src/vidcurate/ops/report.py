@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidcurate.manifest import Row
+from vidcurate import manifest
 from vidcurate.ops.base import Resources, Sink, register
 from vidcurate.report.html import render
 
@@ -26,7 +26,8 @@ class Report(Sink):
         if self.max_thumbs < 0:
             raise self.bad("max_thumbs", "must be >= 0")
 
-    def write(self, rows: list[Row], out_dir: Path) -> Path:
+    def write(self, manifest_path: Path, out_dir: Path) -> Path:
+        rows = manifest.read(manifest_path)
         info_path = out_dir / "run.json"
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         out = out_dir / self.path

@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from vidcurate import detect
+from vidcurate.columns import Column
 from vidcurate.detect import post
 from vidcurate.manifest import Row
-from vidcurate.ops.base import FrameSpec, Resources, SpanOp, register
+from vidcurate.ops.base import FrameSpec, Resources, Span, SpanOp, register
 
 
 @register
@@ -24,8 +25,13 @@ class Scenes(SpanOp):
 
     name = "scenes"
     resources = Resources(cpus=1.0, memory_mb=768)
-    produces: ClassVar[tuple[str, ...]] = (
-        "scene_frames", "scene_times", "timestamp", "num_scenes", "transitions", "scene_dropped",
+    produces: ClassVar[tuple[Column, ...]] = (
+        Column("timestamp", "str", "", "Open-Sora scene list: [('HH:MM:SS.mmm', 'HH:MM:SS.mmm'), ...]"),
+        Column("scene_frames", "json", "frame", "list of [start_frame, end_frame) scene spans"),
+        Column("scene_times", "json", "s", "list of [start_s, end_s) scene spans, parallel to scene_frames"),
+        Column("scene_dropped", "json", "frame", "scenes rejected by length: [start, end, reason]"),
+        Column("num_scenes", "int", "", "number of scenes kept"),
+        Column("transitions", "json", "frame", "gradual transitions found, [first, last] inclusive"),
     )
 
     detector: str = "content+gradual"
@@ -69,7 +75,7 @@ class Scenes(SpanOp):
             return FrameSpec(fmt="rgb24", width=SIZE[0], height=SIZE[1])
         return FrameSpec(fmt="bgr24", short_side=144, interpolation="fast_bilinear")
 
-    def start(self, row: Row) -> Any:
+    def start(self, row: Row, spans: list[Span] | None) -> Any:
         fps = float(row.get("fps") or 0) or 25.0
         return {"fps": fps, "detectors": detect.make(self.detector, fps, self.threshold, self.device)}
 

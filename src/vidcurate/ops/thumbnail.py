@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.ops.base import FrameOp, FrameSpec, Resources, Span, register
 
@@ -19,7 +20,9 @@ class Thumbnail(FrameOp):
 
     name = "thumbnail"
     resources = Resources(cpus=0.1, memory_mb=128)
-    produces = ("thumb",)
+    produces = (
+        Column("thumb", "str", "", "base64 JPEG of the span's middle frame (for the report)"),
+    )
 
     height: int = 96
     rate: float = 2.0
@@ -36,7 +39,7 @@ class Thumbnail(FrameOp):
     def frame_spec(self) -> FrameSpec:
         return FrameSpec(fmt="rgb24", short_side=self.height, rate=self.rate)
 
-    def start(self, row: Row) -> list[tuple[int, bytes]]:
+    def start(self, row: Row, spans: list[Span] | None) -> list[tuple[int, bytes]]:
         return []
 
     def feed(self, state: list[tuple[int, bytes]], index: int, t: float, frame: np.ndarray) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 import jinja2
 
 from vidcurate import manifest
-from vidcurate.manifest import COLUMNS, Row
+from vidcurate.columns import catalogue
+from vidcurate.manifest import Row
 from vidcurate.report import stats
 from vidcurate.report.plots import histogram_svg
 
@@ -68,10 +69,11 @@ def render(rows: list[Row], *, title: str = "vidcurate report", run_info: dict[s
     live = [r for r in rows if not r.get("error") and not r.get("drop_reason")]
     dropped = [r for r in rows if not r.get("error") and r.get("drop_reason")]
     charts = []
+    known = catalogue()
     for col in stats.numeric_columns(rows):
         kept_v, drop_v = _values(live, col), _values(dropped, col)
         if kept_v or drop_v:
-            unit = COLUMNS[col].unit if col in COLUMNS else ""
+            unit = known[col].unit if col in known else ""
             charts.append(jinja2.utils.markupsafe.Markup(histogram_svg(col, kept_v, drop_v, lines.get(col, []), unit)))
     stages = [("sources", f.sources), ("broken sources", f.broken), ("scenes", f.scenes), ("kept", f.kept),
               ("clips written", f.clips_written)]

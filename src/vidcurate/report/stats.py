@@ -7,7 +7,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from vidcurate.manifest import COLUMNS, Row
+from vidcurate.columns import catalogue
+from vidcurate.manifest import Row
 
 #: comparison operators that draw a threshold line, and which side is kept
 _KEEP_SIDE = {ast.GtE: "above", ast.Gt: "above", ast.LtE: "below", ast.Lt: "below"}
@@ -68,7 +69,7 @@ def numeric_columns(rows: list[Row]) -> list[str]:
             if math.isfinite(value):
                 found[key] = None
     first = [c for c in PLOT_FIRST if c in found]
-    catalogued = [c.name for c in COLUMNS.values() if c.name in found and c.name not in first]
+    catalogued = [name for name in catalogue() if name in found and name not in first]
     return first + catalogued + sorted(set(found) - set(first) - set(catalogued))
 
 

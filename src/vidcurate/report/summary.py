@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from vidcurate.manifest import Row
@@ -10,6 +12,19 @@ from vidcurate.report.stats import Funnel, funnel
 
 def summarize(rows_in: int, rows: list[Row]) -> tuple[int, int, Funnel]:
     """Rows in, rows out and the funnel of the output rows."""
+    return rows_in, len(rows), funnel(rows)
+
+
+SUMMARY_COLUMNS = ("id", "source_id", "path", "source_path", "error", "drop_reason")
+
+
+def summarize_manifest(rows_in: int, path: Path) -> tuple[int, int, Funnel]:
+    """As `summarize`, reading only the columns the funnel needs from a Parquet manifest (bounded memory)."""
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    table = pq.read_table(path, columns=[c for c in SUMMARY_COLUMNS if c in names])
+    rows = [{k: v for k, v in r.items() if v is not None} for r in table.to_pylist()]
     return rows_in, len(rows), funnel(rows)
 
 

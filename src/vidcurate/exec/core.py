@@ -1,0 +1,285 @@
+"""The executor-neutral run core: shards, per-stage fingerprints and the stage cache, the claim on the output
+folder, and the streaming merge of shard outputs into the manifest.
+
+Every (shard, stage) output has a key: the hash of the key before it (the shard's input rows for the first
+stage), the stage's ops and parameters, and the package fingerprint (version plus a hash of its source, so
+an upgrade never reuses stale outputs). Outputs live in `OUT/cache/<key>.parquet`, each written under a
+temporary name and renamed when complete, so a killed run leaves only whole files. A rerun starts every
+shard after its last stored key: an unchanged run does nothing, a changed `select` threshold reruns only
+the stages from that select on, and a new `crf` only `cut`. Cheap row stages (`light` ops: select, split)
+are recomputed rather than stored, unless a task boundary needs their output. Executors (local, Ray) only
+run `Task`s and call back here; nothing in this module knows about processes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import vidcurate
+from vidcurate import manifest
+from vidcurate.errors import ConfigError
+from vidcurate.exec.plan import Stage
+from vidcurate.rows import Row
+
+CACHE = "cache"
+MARKER = "run.json"
+
+
+@cache
+def package_fingerprint() -> str:
+    """Version plus a hash of the package's source files: a code change invalidates every stored output."""
+    root = Path(vidcurate.__file__).parent
+    digest = hashlib.sha1(vidcurate.__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def rows_key(rows: list[Row]) -> str:
+    """Key of a shard's input rows."""
+    blob = json.dumps(rows, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def stage_key(previous: str, stage: Stage) -> str:
+    """Key of a stage's output given the key of its input."""
+    blob = json.dumps([previous, stage.kind, stage.spec, package_fingerprint()], sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+@dataclass
+class Task:
+    """Run stages `first..last` (inclusive) of one shard: read `source`, write each output in `store`."""
+
+    shard: int
+    first: int
+    last: int
+    source: Path
+    store: dict[int, Path]
+    kind: str
+
+    @property
+    def output(self) -> Path:
+        return self.store[self.last]
+
+
+@dataclass
+class Run:
+    """One run's shards and keys over an output folder."""
+
+    stages: list[Stage]
+    out_dir: Path
+    keys: list[list[str]] = field(default_factory=list)
+    """keys[shard][0]: the input; keys[shard][k + 1]: the output of stage k."""
+
+    def path(self, key: str) -> Path:
+        return self.out_dir / CACHE / f"{key}.parquet"
+
+    def stored(self, shard: int, k: int) -> bool:
+        return self.path(self.keys[shard][k]).exists()
+
+    @property
+    def num_shards(self) -> int:
+        return len(self.keys)
+
+    def done(self, shard: int) -> bool:
+        return self.stored(shard, len(self.stages))
+
+    def resume_point(self, shard: int) -> int:
+        """Index into keys of the last stored output of the shard (0 = its input)."""
+        return max(k for k in range(len(self.stages) + 1) if k == 0 or self.stored(shard, k))
+
+    def tasks(self, shard: int, first: int, isolate: bool = False) -> list[Task]:
+        """Tasks for stages first.. of a shard: consecutive CPU stages (row, scan) form one task, each model
+        stage a task of its own. A stage's output is stored when it is not light, ends a task, or ends the
+        chain. `isolate` gives every stage a task of its own."""
+        out: list[Task] = []
+        k = first
+        source = self.path(self.keys[shard][first])
+        while k < len(self.stages):
+            kind = "model" if self.stages[k].kind == "model" else "cpu"
+            last = k
+            while (not isolate and kind == "cpu" and last + 1 < len(self.stages)
+                   and self.stages[last + 1].kind != "model"):
+                last += 1
+            store = {j: self.path(self.keys[shard][j + 1]) for j in range(k, last + 1)
+                     if j == last or not self.stages[j].light}
+            out.append(Task(shard, k, last, source, store, kind))
+            source = store[last]
+            k = last + 1
+        return out
+
+    def final_paths(self) -> list[Path]:
+        return [self.path(keys[-1]) for keys in self.keys]
+
+
+def open_run(stages: list[Stage], rows: Iterable[Row], out_dir: Path, shard_size: int, *, label: str,
+             input_name: str, overwrite: bool) -> Run:
+    """Claim the output folder, store the input shards, and compute every shard's chain of keys."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock(out_dir)
+    claim(out_dir, label, input_name, overwrite)
+    run = Run(stages, out_dir)
+    (out_dir / CACHE).mkdir(exist_ok=True)
+    for shard_rows in _chunks(rows, shard_size):
+        key = rows_key(shard_rows)
+        if not run.path(key).exists():
+            write_rows(shard_rows, run.path(key))
+        chain = [key]
+        for stage in stages:
+            chain.append(stage_key(chain[-1], stage))
+        run.keys.append(chain)
+    marker = out_dir / MARKER
+    info = json.loads(marker.read_text())
+    info.update(num_shards=run.num_shards, stages=[s.label for s in stages], package=package_fingerprint())
+    _write_json(marker, info)
+    return run
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_LOCKS: dict[Path, Any] = {}
+
+
+def lock(out_dir: Path) -> None:
+    """Hold an exclusive lock on the output folder for the life of this process (released on any exit, even
+    kill -9, by the kernel); a second run into the same folder is refused while the first is alive."""
+    key = out_dir.resolve()
+    if key in _LOCKS:
+        return
+    handle = (out_dir / ".lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"another vidcurate run is writing to {out_dir}; wait for it or choose another "
+                          "output folder") from None
+    _LOCKS[key] = handle
+
+
+def unlock(out_dir: Path) -> None:
+    """Release this process's lock on the output folder."""
+    handle = _LOCKS.pop(out_dir.resolve(), None)
+    if handle is not None:
+        handle.close()
+
+
+def claim(out_dir: Path, label: str, input_name: str, overwrite: bool) -> None:
+    """Record which run owns the folder. The same recipe over the same input reuses every stored output it
+    can (a re-tune); a different recipe or input is refused unless `overwrite`, which starts afresh."""
+    marker = out_dir / MARKER
+    if marker.exists():
+        old = json.loads(marker.read_text())
+        if overwrite:
+            shutil.rmtree(out_dir / CACHE, ignore_errors=True)
+        elif old.get("name") != label or old.get("input") != input_name:
+            raise ConfigError(
+                f"{out_dir} holds a different run (recipe {old.get('name')!r} over {old.get('input')!r}); "
+                "pass --overwrite to discard it or choose another output folder"
+            )
+    _write_json(marker, {"name": label, "input": input_name})
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def write_rows(rows: list[Row], path: Path) -> None:
+    """A stage output, atomically (manifest.write renames a temp file into place)."""
+    manifest.write(rows, path)
+
+
+def read_rows(path: Path) -> list[Row]:
+    return manifest.read(path)
+
+
+def run_task(stages: list[Stage], task: Task, on_stage: Any = None) -> int:
+    """Run a task's stages over its source rows, storing the outputs it names; the row count out.
+    `on_stage(k)` is called before stage k starts (crash isolation uses it to know where a worker died)."""
+    rows = read_rows(task.source)
+    for k in range(task.first, task.last + 1):
+        if on_stage is not None:
+            on_stage(k)
+        rows = stages[k].run(rows)
+        if k in task.store:
+            write_rows(rows, task.store[k])
+    return len(rows)
+
+
+def merge(paths: list[Path], dest: Path) -> Path:
+    """Concatenate shard outputs into one Parquet manifest, one shard in memory at a time.
+
+    Columns missing from a shard become nulls; a column that is JSON text in any shard, or whose types
+    disagree across shards (other than ints with floats), becomes JSON text in all of them."""
+    schemas = [pq.read_schema(p) for p in paths]
+    nested = set().union(*(manifest.json_columns(s) for s in schemas)) if schemas else set()
+    types: dict[str, set[pa.DataType]] = {}
+    order: dict[str, None] = {}
+    for schema in schemas:
+        for f in schema:
+            order[f.name] = None
+            if not pa.types.is_null(f.type):
+                types.setdefault(f.name, set()).add(f.type)
+    for name, found in types.items():
+        if len(found) > 1 and not all(pa.types.is_integer(x) or pa.types.is_floating(x) for x in found):
+            nested.add(name)
+    fields = []
+    for name in order:
+        found = types.get(name, set())
+        if name in nested:
+            typ = pa.string()
+        elif not found:
+            typ = pa.null()
+        elif len(found) == 1:
+            typ = next(iter(found))
+        else:
+            typ = pa.float64()
+        fields.append(pa.field(name, typ))
+    schema = manifest._with_json(pa.table({f.name: pa.array([], f.type) for f in fields}), nested).schema
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for path in paths:
+            table = pq.read_table(path)
+            table = manifest._as_json(table, nested - manifest.json_columns(table))
+            columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+                       else pa.nulls(len(table), f.type) for f in fields]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+    os.replace(tmp, dest)
+    return dest
+
+
+def collect_garbage(run: Run) -> int:
+    """Remove stored outputs this run does not reference (earlier parameters, temp files of killed runs; the
+    folder lock guarantees no other writer); the number removed."""
+    keep = {f"{key}.parquet" for keys in run.keys for key in keys}
+    removed = 0
+    for path in (run.out_dir / CACHE).iterdir():
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

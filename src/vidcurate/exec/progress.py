@@ -1,0 +1,73 @@
+"""Progress is an observer of the run core, not part of it: executors report tasks and shards to it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+log = logging.getLogger("vidcurate")
+
+
+class Observer:
+    """Receives run events; the base class ignores them (library use, tests)."""
+
+    def started(self, run: Any, shards_todo: int) -> None:
+        """The run is planned: `run.num_shards` shards, `shards_todo` of them not yet finished."""
+
+    def task_done(self, task: Any, rows_out: int) -> None:
+        """Stages `task.first..task.last` of shard `task.shard` finished with `rows_out` rows."""
+
+    def shard_done(self, shard: int) -> None:
+        """Every stage of a shard finished."""
+
+    def close(self) -> None:
+        """The run ended (successfully or not)."""
+
+
+class RichProgress(Observer):
+    """Bars on a terminal: shards, and rows out of each stage; a log line per finished shard otherwise."""
+
+    def __init__(self, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        from vidcurate.cliutil import console
+
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not self.tty)
+        self.shards: Any = None
+        self.stage_tasks: list[Any] = []
+        self.finished = 0
+        self.total = 0
+
+    def started(self, run: Any, shards_todo: int) -> None:
+        self.total = run.num_shards
+        self.finished = run.num_shards - shards_todo
+        self.bar.start()
+        self.shards = self.bar.add_task(f"{self.label}: shards", total=self.total, completed=self.finished)
+        self.stage_tasks = [self.bar.add_task(f"  {stage.label}: rows out", total=None) for stage in run.stages]
+        if shards_todo < run.num_shards:
+            log.info("%s: %d of %d shards already done", self.label, self.finished, self.total)
+
+    def task_done(self, task: Any, rows_out: int) -> None:
+        for k in range(task.first, task.last + 1):
+            if k == task.last:
+                self.bar.advance(self.stage_tasks[k], rows_out)
+
+    def shard_done(self, shard: int) -> None:
+        self.finished += 1
+        self.bar.advance(self.shards)
+        if not self.tty:
+            log.info("%s: shard %d done (%d/%d)", self.label, shard, self.finished, self.total)
+
+    def close(self) -> None:
+        self.bar.stop()
