@@ -144,7 +144,8 @@ def open_run(stages: list[Stage], rows: Iterable[Row], out_dir: Path, shard_size
         run.keys.append(chain)
     marker = out_dir / MARKER
     info = json.loads(marker.read_text())
-    info.update(num_shards=run.num_shards, stages=[s.label for s in stages], package=package_fingerprint())
+    info.update(num_shards=run.num_shards, stages=[s.label for s in stages], package=package_fingerprint(),
+                ops=[[op.name, op.params()] for stage in stages for op in stage.ops])
     _write_json(marker, info)
     return run
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidcurate import manifest
 from vidcurate.ops.base import Resources, Sink, register
-from vidcurate.report.html import render
+from vidcurate.report.html import iter_rows, render
 
 
 @register
@@ -27,10 +26,10 @@ class Report(Sink):
             raise self.bad("max_thumbs", "must be >= 0")
 
     def write(self, manifest_path: Path, out_dir: Path) -> Path:
-        rows = manifest.read(manifest_path)
         info_path = out_dir / "run.json"
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         out = out_dir / self.path
-        out.write_text(render(rows, title=f"vidcurate report: {info.get('name', out_dir.name)}", run_info=info,
-                              max_thumbs=self.max_thumbs), encoding="utf-8")
+        title = f"vidcurate report: {info.get('name', out_dir.name)}"
+        page = render(iter_rows(manifest_path), title=title, run_info=info, max_thumbs=self.max_thumbs)
+        out.write_text(page, encoding="utf-8")
         return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import json
-import math
+from array import array
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -59,56 +60,78 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px soli
 )
 
 
-def render(rows: list[Row], *, title: str = "vidcurate report", run_info: dict[str, Any] | None = None,
+def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: dict[str, Any] | None = None,
            max_thumbs: int = 60, max_errors: int = 500) -> str:
-    """The report page as a string."""
+    """The report page as a string. `rows` is read once and not kept (use `iter_rows` for a manifest file):
+    only counters, the numeric values of plotted columns, the first errors and the first thumbnails stay."""
     run_info = run_info or {}
     wheres = [p.get("where", "") for name, p in run_info.get("ops", []) if name == "select"]
     lines = stats.thresholds(wheres)
-    f = stats.funnel(rows)
-    live = [r for r in rows if not r.get("error") and not r.get("drop_reason")]
-    dropped = [r for r in rows if not r.get("error") and r.get("drop_reason")]
+    seen = _Seen(max_thumbs, max_errors)
+    f = stats.funnel(seen.watch(rows))
     charts = []
     known = catalogue()
-    for col in stats.numeric_columns(rows):
-        kept_v, drop_v = _values(live, col), _values(dropped, col)
+    for col in stats.order_columns(seen.values):
+        kept_v, drop_v = (list(v) for v in seen.values[col])
         if kept_v or drop_v:
             unit = known[col].unit if col in known else ""
             charts.append(jinja2.utils.markupsafe.Markup(histogram_svg(col, kept_v, drop_v, lines.get(col, []), unit)))
     stages = [("sources", f.sources), ("broken sources", f.broken), ("scenes", f.scenes), ("kept", f.kept),
               ("clips written", f.clips_written)]
-    errors = [{"id": r.get("id", ""), "path": r.get("path", ""), "error": r["error"]}
-              for r in rows if r.get("error")][:max_errors]
-    galleries = [
-        ("Kept", _thumbs(live, max_thumbs, lambda r: ""), "kept"),
-        ("Dropped", _thumbs(dropped, max_thumbs, lambda r: str(r.get("drop_reason", ""))), "dropped"),
-    ]
+    galleries = [("Kept", seen.thumbs["kept"], "kept"), ("Dropped", seen.thumbs["dropped"], "dropped")]
     return TEMPLATE.render(
         title=title,
-        rows_total=len(rows),
+        rows_total=seen.total,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         recipe=run_info.get("name"),
         funnel=stages,
         reasons=f.drop_reasons.most_common(),
         charts=charts,
         error_ops=f.errors.most_common(),
-        errors=errors,
+        errors=seen.errors,
         galleries=[g for g in galleries if g[1]],
     )
 
 
-def _values(rows: list[Row], col: str) -> list[float]:
-    out = []
-    for row in rows:
-        v = row.get(col)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-            out.append(float(v))
-    return out
+class _Seen:
+    """What the report keeps of the rows streaming past: plotted values (kept, dropped), errors, thumbnails."""
+
+    def __init__(self, max_thumbs: int, max_errors: int) -> None:
+        self.max_thumbs, self.max_errors = max_thumbs, max_errors
+        self.values: dict[str, tuple[array, array]] = {}
+        self.errors: list[dict[str, str]] = []
+        self.thumbs: dict[str, list[dict[str, str]]] = {"kept": [], "dropped": []}
+        self.total = 0
+
+    def watch(self, rows: Iterable[Row]) -> Iterator[Row]:
+        for row in rows:
+            self.total += 1
+            self.see(row)
+            yield row
+
+    def see(self, row: Row) -> None:
+        if row.get("error"):
+            if len(self.errors) < self.max_errors:
+                self.errors.append({"id": row.get("id", ""), "path": row.get("path", ""), "error": row["error"]})
+            return
+        side = 1 if row.get("drop_reason") else 0
+        for key, value in row.items():
+            if stats.plottable(key, value):
+                self.values.setdefault(key, (array("d"), array("d")))[side].append(float(value))
+        gallery = self.thumbs["dropped" if side else "kept"]
+        if row.get("thumb") and len(gallery) < self.max_thumbs:
+            gallery.append({"id": html.unescape(str(row.get("id", ""))), "thumb": row["thumb"],
+                            "note": str(row.get("drop_reason", "")) if side else ""})
 
 
-def _thumbs(rows: list[Row], limit: int, note: Any) -> list[dict[str, str]]:
-    picked = [r for r in rows if r.get("thumb")][:limit]
-    return [{"id": html.unescape(str(r.get("id", ""))), "thumb": r["thumb"], "note": note(r)} for r in picked]
+def iter_rows(manifest_path: Path, batch_size: int = 2048) -> Iterator[Row]:
+    """The rows of a Parquet manifest, one batch in memory at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(manifest_path)
+    for batch in source.iter_batches(batch_size=batch_size):
+        yield from manifest.table_to_rows(pa.Table.from_batches([batch], schema=source.schema_arrow))
 
 
 def write(manifest_path: str | Path, out: str | Path) -> Path:
@@ -116,8 +139,8 @@ def write(manifest_path: str | Path, out: str | Path) -> Path:
     manifest_path, out = Path(manifest_path), Path(out)
     info_path = manifest_path.parent / "run.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    page = render(manifest.read(manifest_path), title=f"vidcurate report: {manifest_path.parent.name}",
-                  run_info=info)
+    rows = iter_rows(manifest_path) if manifest_path.suffix == ".parquet" else manifest.read(manifest_path)
+    page = render(rows, title=f"vidcurate report: {manifest_path.parent.name}", run_info=info)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from vidcurate.columns import catalogue
@@ -35,7 +36,7 @@ def is_clip_file(row: Row) -> bool:
     return "source_path" in row and row.get("path") != row.get("source_path")
 
 
-def funnel(rows: list[Row]) -> Funnel:
+def funnel(rows: Iterable[Row]) -> Funnel:
     """Count sources, scene rows, kept rows and written clips, with drop reasons and errors by op."""
     out = Funnel()
     sources: set[str] = set()
@@ -58,19 +59,25 @@ def funnel(rows: list[Row]) -> Funnel:
     return out
 
 
+def plottable(key: str, value: object) -> bool:
+    """A finite number in a column worth a histogram (not an index, a counter or a flag)."""
+    counter = key.endswith("_frames") and key != "num_frames"
+    if key in NOT_PLOTTED or counter or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
 def numeric_columns(rows: list[Row]) -> list[str]:
     """Columns with at least one finite number, in a stable, readable order."""
-    found: dict[str, None] = {}
-    for row in rows:
-        for key, value in row.items():
-            counter = key.endswith("_frames") and key != "num_frames"
-            if key in NOT_PLOTTED or counter or isinstance(value, bool) or not isinstance(value, (int, float)):
-                continue
-            if math.isfinite(value):
-                found[key] = None
+    return order_columns({key for row in rows for key, value in row.items() if plottable(key, value)})
+
+
+def order_columns(found: Iterable[str]) -> list[str]:
+    """Plotted columns in a stable, readable order: the basics, then catalogue order, then the rest."""
+    found = set(found)
     first = [c for c in PLOT_FIRST if c in found]
     catalogued = [name for name in catalogue() if name in found and name not in first]
-    return first + catalogued + sorted(set(found) - set(first) - set(catalogued))
+    return first + catalogued + sorted(found - set(first) - set(catalogued))
 
 
 def thresholds(expressions: list[str]) -> dict[str, list[tuple[float, str]]]:
