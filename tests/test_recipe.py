@@ -46,16 +46,18 @@ def test_model_recipes_validate_once_weights_are_provided(name: str, tiny_weight
     assert recipe.load(ROOT / "recipes" / name).ops
 
 
-def test_opensora_recipe_runs_end_to_end_with_tiny_weights(
+def test_opensora_recipe_runs_end_to_end_with_tiny_weights_and_a_model_process(
     tiny_weights: Path, samples: tuple[Path, dict], tmp_path: Path
 ) -> None:
+    """The aesthetic op runs as a model stage in a process of its own (workers=1: one CPU worker + one model)."""
     from vidcurate.exec import local
     from vidcurate.ingest import scan_folder
 
     spec = recipe.load(ROOT / "recipes" / "opensora_v1_2.yaml")
     rows = [r for r in scan_folder(samples[0]) if r["relpath"] in ("cuts/three_cuts.mp4", "broken/empty.mp4")]
-    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out", workers=0)
+    out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out", workers=1)
     scenes = [r for r in out if r.get("source_id")]
+    assert not any(k.startswith("_frames") for r in out for k in r), "transport columns are removed"
     assert len(scenes) == 4 and all(isinstance(r.get("aes"), float) for r in scenes)
     assert all((r.get("drop_reason") == "select: aes >= 5") == (r["aes"] < 5) for r in scenes)
     assert [r["relpath"] for r in out if r.get("error")] == ["broken/empty.mp4"]

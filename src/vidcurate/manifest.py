@@ -124,7 +124,7 @@ def _column(values: list[Any], col: Column | None) -> tuple[pa.Array, bool]:
     return pa.array([None if v is None else _dumps(v) for v in values], type=pa.string()), True
 
 
-def _with_json(table: pa.Table, names: Iterable[str]) -> pa.Table:
+def with_json_meta(table: pa.Table, names: Iterable[str]) -> pa.Table:
     """The table with `JSON_KEY` metadata listing `names` (in column order), or without the key if none."""
     names = set(names)
     meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != JSON_KEY}
@@ -157,7 +157,7 @@ def rows_to_table(rows: list[Row]) -> pa.Table:
         arrays[name], is_json = _column([r.get(name) for r in rows], known.get(name))
         if is_json:
             nested.append(name)
-    return _with_json(pa.table(arrays), nested)
+    return with_json_meta(pa.table(arrays), nested)
 
 
 def table_to_rows(table: pa.Table) -> list[Row]:
@@ -246,12 +246,12 @@ def concat_tables(tables: list[pa.Table]) -> pa.Table:
     for name, found in types.items():
         if len(found) > 1 and not all(pa.types.is_integer(x) or pa.types.is_floating(x) for x in found):
             nested.add(name)
-    parts = [_as_json(t, nested - json_columns(t)).replace_schema_metadata(None) for t in tables]
+    parts = [as_json_text(t, nested - json_columns(t)).replace_schema_metadata(None) for t in tables]
     table = pa.concat_tables(parts, promote_options="permissive")
-    return _with_json(table, nested)
+    return with_json_meta(table, nested)
 
 
-def _as_json(table: pa.Table, names: set[str]) -> pa.Table:
+def as_json_text(table: pa.Table, names: set[str]) -> pa.Table:
     """The table with the named columns (those it has) re-encoded as JSON text."""
     for name in names & set(table.column_names):
         values = table.column(name).to_pylist()

@@ -260,13 +260,13 @@ def merge(paths: list[Path], dest: Path) -> Path:
         else:
             typ = pa.float64()
         fields.append(pa.field(name, typ))
-    schema = manifest._with_json(pa.table({f.name: pa.array([], f.type) for f in fields}), nested).schema
+    schema = manifest.with_json_meta(pa.table({f.name: pa.array([], f.type) for f in fields}), nested).schema
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     with pq.ParquetWriter(tmp, schema) as writer:
         for path in paths:
             table = pq.read_table(path)
-            table = manifest._as_json(table, nested - manifest.json_columns(table))
+            table = manifest.as_json_text(table, nested - manifest.json_columns(table))
             columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
                        else pa.nulls(len(table), f.type) for f in fields]
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
