@@ -11,7 +11,7 @@ The CLI is a thin layer over this module.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,23 +50,38 @@ def run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None, ou
         raise ConfigError("give an input and an output (or 'input'/'output' in the recipe)")
     if executor != "local":
         raise ConfigError(f"unknown executor {executor!r} (available: local)")
-    rows = read_input(src)
+    counted = _Counted(read_input(src))
     specs = recipes.resolve_paths(spec.ops, dst.resolve())
     n = workers if workers is not None else spec.workers or os.cpu_count() or 1
-    result = execute(rows, specs, dst, workers=n, shard_size=shard_size or spec.shard_size, strict=strict,
+    result = execute(counted, specs, dst, workers=n, shard_size=shard_size or spec.shard_size, strict=strict,
                      overwrite=overwrite, label=spec.name, input_name=str(src.resolve()), observer=observer)
-    result.rows_in = len(rows)
+    result.rows_in = counted.count
     return result
 
 
-def read_input(path: Path) -> list[Row]:
-    """Rows from a manifest file, or from scanning a folder."""
+class _Counted:
+    """An iterable of rows that counts what went through it (the input is streamed, never held)."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def read_input(path: Path) -> Iterable[Row]:
+    """Rows from a manifest file (streamed), or from scanning a folder."""
     from vidcurate import manifest
     from vidcurate.ingest import scan_folder
 
     if not path.exists():
         raise ConfigError(f"input {path}: no such file or folder")
-    return scan_folder(path) if path.is_dir() else manifest.read(path)
+    if path.is_dir():
+        return scan_folder(path)
+    manifest._format(path)
+    return manifest.iter_rows(path)
 
 
 def execute(rows: Iterable[Row], specs: list[tuple[str, dict[str, Any]]], out_dir: Path, *, workers: int,

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,26 @@ def table_to_rows(table: pa.Table) -> list[Row]:
     nested = json_columns(table)
     return [{k: _loads(v) if k in nested and isinstance(v, str) else v for k, v in rec.items() if v is not None}
             for rec in table.to_pylist()]
+
+
+def iter_rows(path: str | Path, batch_size: int = 2048) -> Iterator[Row]:
+    """The rows of a manifest, streamed: Parquet one batch of `batch_size` rows and JSONL one line at a time in
+    memory (CSV is read whole)."""
+    path = Path(path)
+    fmt = _format(path)
+    if not path.exists():
+        raise ConfigError(f"manifest {path} does not exist")
+    if fmt == ".parquet":
+        source = pq.ParquetFile(path)
+        for batch in source.iter_batches(batch_size=batch_size):
+            yield from table_to_rows(pa.Table.from_batches([batch], schema=source.schema_arrow))
+    elif fmt == ".jsonl":
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield {k: v for k, v in json.loads(line).items() if v is not None}
+    else:
+        yield from read(path)
 
 
 def read(path: str | Path) -> list[Row]:

@@ -231,47 +231,55 @@ def run_task(stages: list[Stage], task: Task, on_stage: Any = None) -> int:
     return len(rows)
 
 
+MERGE_ROW_GROUP = 8192
+"""Rows per Parquet row group of the merged manifest: shards are small, and a row group per shard would make
+the file's footer (and the writer's memory) grow with the number of shards."""
+
+
 def merge(paths: list[Path], dest: Path) -> Path:
-    """Concatenate shard outputs into one Parquet manifest, one shard in memory at a time.
+    """Concatenate shard outputs into one Parquet manifest with bounded memory (one row group at a time).
 
     Columns missing from a shard become nulls; a column that is JSON text in any shard, or whose types
     disagree across shards (other than ints with floats), becomes JSON text in all of them."""
-    schemas = [pq.read_schema(p) for p in paths]
-    nested = set().union(*(manifest.json_columns(s) for s in schemas)) if schemas else set()
+    nested: set[str] = set()
     types: dict[str, set[pa.DataType]] = {}
-    order: dict[str, None] = {}
-    for schema in schemas:
+    for path in paths:
+        schema = pq.read_schema(path)
+        nested |= manifest.json_columns(schema)
         for f in schema:
-            order[f.name] = None
+            found = types.setdefault(f.name, set())
             if not pa.types.is_null(f.type):
-                types.setdefault(f.name, set()).add(f.type)
+                found.add(f.type)
     for name, found in types.items():
         if len(found) > 1 and not all(pa.types.is_integer(x) or pa.types.is_floating(x) for x in found):
             nested.add(name)
-    fields = []
-    for name in order:
-        found = types.get(name, set())
-        if name in nested:
-            typ = pa.string()
-        elif not found:
-            typ = pa.null()
-        elif len(found) == 1:
-            typ = next(iter(found))
-        else:
-            typ = pa.float64()
-        fields.append(pa.field(name, typ))
+    fields = [pa.field(name, _merged_type(found, name in nested)) for name, found in types.items()]
     schema = manifest.with_json_meta(pa.table({f.name: pa.array([], f.type) for f in fields}), nested).schema
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    pending: list[pa.Table] = []
     with pq.ParquetWriter(tmp, schema) as writer:
         for path in paths:
             table = pq.read_table(path)
             table = manifest.as_json_text(table, nested - manifest.json_columns(table))
             columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
                        else pa.nulls(len(table), f.type) for f in fields]
-            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+            pending.append(pa.Table.from_arrays(columns, schema=schema))
+            if sum(len(t) for t in pending) >= MERGE_ROW_GROUP:
+                writer.write_table(pa.concat_tables(pending))
+                pending = []
+        if pending or not paths:
+            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
     os.replace(tmp, dest)
     return dest
+
+
+def _merged_type(found: set[pa.DataType], nested: bool) -> pa.DataType:
+    if nested:
+        return pa.string()
+    if not found:
+        return pa.null()
+    return next(iter(found)) if len(found) == 1 else pa.float64()
 
 
 def collect_garbage(run: Run) -> int:

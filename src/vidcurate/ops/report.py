@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vidcurate.manifest import iter_rows
 from vidcurate.ops.base import Resources, Sink, register
-from vidcurate.report.html import iter_rows, render
+from vidcurate.report.html import render
 
 
 @register

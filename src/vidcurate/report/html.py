@@ -124,22 +124,12 @@ class _Seen:
                             "note": str(row.get("drop_reason", "")) if side else ""})
 
 
-def iter_rows(manifest_path: Path, batch_size: int = 2048) -> Iterator[Row]:
-    """The rows of a Parquet manifest, one batch in memory at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    source = pq.ParquetFile(manifest_path)
-    for batch in source.iter_batches(batch_size=batch_size):
-        yield from manifest.table_to_rows(pa.Table.from_batches([batch], schema=source.schema_arrow))
-
-
 def write(manifest_path: str | Path, out: str | Path) -> Path:
     """Render the report for a manifest; the run's recipe (run.json beside it) supplies the thresholds."""
     manifest_path, out = Path(manifest_path), Path(out)
     info_path = manifest_path.parent / "run.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    rows = iter_rows(manifest_path) if manifest_path.suffix == ".parquet" else manifest.read(manifest_path)
+    rows = manifest.iter_rows(manifest_path)
     page = render(rows, title=f"vidcurate report: {manifest_path.parent.name}", run_info=info)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
