@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
-from vidcurate.ops.base import ModelOp, Op, register
+from vidcurate.ops.base import ModelOp, Op, Resources, register
 from vidcurate.rows import Row
 
 
@@ -48,6 +49,7 @@ class Batched(ModelOp):
 
     batch_size: int = 3
     record: str = ""
+    delay: float = 0.0
 
     def setup(self) -> None:
         if self.record:
@@ -60,6 +62,7 @@ class Batched(ModelOp):
     def process_batch(self, payloads: list[Any]) -> list[dict[str, Any]]:
         if any("poison" in p["id"] and p["k"] == 1 for p in payloads):
             raise ValueError("poisoned item")
+        time.sleep(self.delay)
         ids = sorted({p["id"] for p in payloads})
         return [{"echo": f"{p['id']}/{p['k']}", "batch": len(payloads), "rows_in_batch": len(ids),
                  "model_pid": os.getpid()} for p in payloads]
@@ -90,3 +93,23 @@ class BadSetup(ModelOp):
 
     def process_batch(self, payloads: list[Any]) -> list[dict[str, Any]]:
         return [{} for _ in payloads]
+
+
+@register
+class OnGpu(ModelOp):
+    """Declares one GPU per process; records the device its process was given."""
+
+    name = "test_on_gpu"
+    resources = Resources(cpus=1.0, gpus=1.0)
+
+    batch_size: int = 1
+    record: str = ""
+    delay: float = 0.2
+
+    def setup(self) -> None:
+        with open(self.record, "a") as fh:
+            fh.write(f"{os.getpid()} {os.environ.get('CUDA_VISIBLE_DEVICES')}\n")
+
+    def process_batch(self, payloads: list[Any]) -> list[dict[str, Any]]:
+        time.sleep(self.delay)
+        return [{"device": os.environ.get("CUDA_VISIBLE_DEVICES")} for _ in payloads]

@@ -109,6 +109,33 @@ def test_a_model_op_is_set_up_only_in_its_own_process(tmp_path: Path) -> None:
     assert model_pids.isdisjoint(cpu_pids) and os.getpid() not in model_pids | cpu_pids
 
 
+def test_shards_waiting_for_a_busy_model_process_share_its_batches(tmp_path: Path) -> None:
+    rows = _scene_rows({f"r{i}": 1 for i in range(10)})
+    specs = [("test_segv", {}), ("test_batched", {"batch_size": 8, "delay": 0.3})]
+    out = local.run(rows, specs, tmp_path / "w", workers=2, shard_size=1)
+    assert [r["scene_scores"][0]["echo"] for r in out] == [f"r{i}/0" for i in range(10)]
+    assert max(r["scene_scores"][0]["rows_in_batch"] for r in out) > 1, "one batch held several shards' rows"
+
+
+def test_a_gpu_model_stage_gets_one_process_per_visible_device(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    record = tmp_path / "setups.txt"
+    rows = [{"id": f"r{i}", "path": "x"} for i in range(8)]
+    out = local.run(rows, [("test_explode", {}), ("test_on_gpu", {"record": str(record)})], tmp_path / "w",
+                    workers=1, shard_size=1)
+    setups = [line.split() for line in record.read_text().splitlines()]
+    assert sorted(device for _, device in setups) == ["0", "1"] and len({pid for pid, _ in setups}) == 2
+    assert {r["device"] for r in out} == {"0", "1"}, "both devices took shards"
+
+
+def test_gpu_slots_share_or_span_devices() -> None:
+    assert local.gpu_slots(1.0, ["0", "1"]) == ["0", "1"]
+    assert local.gpu_slots(0.5, ["0", "1"]) == ["0", "0", "1", "1"]
+    assert local.gpu_slots(2.0, ["0", "1", "2", "3"]) == ["0,1", "2,3"]
+    assert local.gpu_slots(1.0, []) == [] and local.gpu_slots(0.0, ["0"]) == []
+
+
 def test_a_segfault_on_one_row_gives_one_error_row_and_a_complete_manifest(tmp_path: Path) -> None:
     rows = [{"id": name, "path": name} for name in ["a", "b", "c", "segv", "d", "e", "f"]]
     out = local.run(rows, [("test_segv", {})], tmp_path / "w", workers=2, shard_size=3)

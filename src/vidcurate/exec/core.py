@@ -236,6 +236,22 @@ MERGE_ROW_GROUP = 8192
 the file's footer (and the writer's memory) grow with the number of shards."""
 
 
+def run_group(stages: list[Stage], tasks: list[Task]) -> list[int]:
+    """Run one model stage over several shards at once (its batches then gather items across shards); each
+    shard's rows are stored as its own output. A model stage maps rows one to one."""
+    [k] = {t.first for t in tasks}
+    assert all(t.last == k for t in tasks) and stages[k].kind == "model"
+    parts = [read_rows(t.source) for t in tasks]
+    out = stages[k].run([row for part in parts for row in part])
+    if len(out) != sum(len(p) for p in parts):
+        raise RuntimeError(f"model stage {stages[k].label} changed the number of rows")
+    at = 0
+    for task, part in zip(tasks, parts):
+        write_rows(out[at:at + len(part)], task.output)
+        at += len(part)
+    return [len(p) for p in parts]
+
+
 def merge(paths: list[Path], dest: Path) -> Path:
     """Concatenate shard outputs into one Parquet manifest with bounded memory (one row group at a time).
 

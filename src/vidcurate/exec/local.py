@@ -3,7 +3,8 @@
 CPU tasks (row and scan stages of a shard) go to a pool of `workers` processes; each model stage gets a
 dedicated process of its own, the only process that runs its `setup()` (so one copy of a model per stage,
 on its device), and takes that stage's tasks as the CPU workers hand shards over, so decoding goes on while
-a model works. `workers=0` runs everything in this process (scripts, tests; no crash isolation).
+a model works; shards that pile up while it is busy are handed to it together, so its batches fill.
+`workers=0` runs everything in this process (scripts, tests; no crash isolation).
 
 Crash isolation: when a worker process dies (a segfault in a decoder or a model), every task it may have been
 running is retried alone in a fresh process; the task that dies again is rerun row by row, each row in a
@@ -13,9 +14,12 @@ process of its own that reports the stage it enters, so the crashing row gets
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import shutil
 import signal
+import subprocess
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -29,13 +33,18 @@ from vidcurate.exec.progress import Observer
 from vidcurate.rows import Row, add_error
 
 Specs = list[tuple[str, dict[str, Any]]]
+MODEL_GROUP = 8
+"""Shards a model process takes at once when several are waiting (its batches then span them)."""
 _STAGES: list[Stage] = []
 _SETUP_ERROR: str | None = None
 
 
-def _init(specs: Specs, strict: bool, which: list[int], threads: int) -> None:
-    """Worker start: plan the chain, set up only the stages this process runs."""
+def _init(specs: Specs, strict: bool, which: list[int], threads: int, slots: Any = None) -> None:
+    """Worker start: take a GPU slot if the stage has them (before anything imports torch), plan the chain,
+    set up only the stages this process runs."""
     global _STAGES, _SETUP_ERROR
+    if slots is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = slots.get()
     apply.set_strict(strict)
     try:
         _STAGES = plan_specs(specs)
@@ -54,9 +63,11 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _task(task: core.Task) -> int:
+def _tasks(tasks: list[core.Task]) -> list[int]:
     _ready()
-    return core.run_task(_STAGES, task)
+    if len(tasks) == 1:
+        return [core.run_task(_STAGES, tasks[0])]
+    return core.run_group(_STAGES, tasks)
 
 
 class LocalExecutor:
@@ -89,39 +100,57 @@ class LocalExecutor:
 
     def _pooled(self, run: core.Run, specs: Specs, todo: dict[int, int]) -> None:
         pools = _Pools(run.stages, specs, self.workers, self.strict, needed=_stages_needed(run, todo))
-        remaining = {shard: run.tasks(shard, start) for shard, start in todo.items()}
-        running: dict[Future, core.Task] = {}
+        self.remaining = {shard: run.tasks(shard, start) for shard, start in todo.items()}
+        self.running: dict[Future, list[core.Task]] = {}
+        self.waiting: dict[int, list[core.Task]] = {k: [] for k in pools.models}
         suspects: list[core.Task] = []
         try:
             pools.check_ready()
-            for shard in remaining:
-                task = remaining[shard].pop(0)
-                running[pools.submit(task)] = task
-            while running or suspects:
+            for shard in self.remaining:
+                self._ready(self.remaining[shard].pop(0), pools)
+            while self.running or suspects:
                 if suspects:
                     task = suspects.pop(0)
-                    rows_out = _isolated(run, specs, task, self.strict)
-                    self._advance(task, rows_out, remaining, running, pools)
+                    self._advance(task, _isolated(run, specs, task, self.strict), pools)
                     continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    task = running.pop(fut)
+                    tasks = self.running.pop(fut)
                     try:
-                        rows_out = fut.result()
+                        counts = fut.result()
                     except BrokenProcessPool:
-                        suspects.append(task)
-                        pools.restart(task)
-                        continue
-                    self._advance(task, rows_out, remaining, running, pools)
+                        suspects.extend(tasks)
+                        pools.restart(tasks[0])
+                        counts = None
+                    if tasks[0].kind == "model":
+                        self._dispatch(tasks[0].first, pools)
+                    for task, rows_out in zip(tasks, counts or []):
+                        self._advance(task, rows_out, pools)
         finally:
             pools.shutdown()
 
-    def _advance(self, task: core.Task, rows_out: int, remaining: dict[int, list[core.Task]],
-                 running: dict[Future, core.Task], pools: _Pools) -> None:
+    def _ready(self, task: core.Task, pools: _Pools) -> None:
+        """A task whose input exists: CPU tasks go to the pool; model tasks wait to be grouped."""
+        if task.kind == "cpu":
+            self.running[pools.submit([task])] = [task]
+            return
+        self.waiting[task.first].append(task)
+        self._dispatch(task.first, pools)
+
+    def _dispatch(self, stage: int, pools: _Pools) -> None:
+        """While the stage's model process is free, hand it every waiting shard (up to MODEL_GROUP) at once,
+        so its batches fill across shards as well as across the rows of one."""
+        busy = sum(1 for tasks in self.running.values() if tasks[0].kind == "model" and tasks[0].first == stage)
+        queue = self.waiting[stage]
+        while queue and busy < pools.replicas[stage]:
+            group, queue[:] = queue[:MODEL_GROUP], queue[MODEL_GROUP:]
+            self.running[pools.submit(group)] = group
+            busy += 1
+
+    def _advance(self, task: core.Task, rows_out: int, pools: _Pools) -> None:
         self.observer.task_done(task, rows_out)
-        if remaining[task.shard]:
-            nxt = remaining[task.shard].pop(0)
-            running[pools.submit(nxt)] = nxt
+        if self.remaining[task.shard]:
+            self._ready(self.remaining[task.shard].pop(0), pools)
         else:
             self.observer.shard_done(task.shard)
 
@@ -131,8 +160,33 @@ def _stages_needed(run: core.Run, todo: dict[int, int]) -> set[int]:
     return set(range(first, len(run.stages)))
 
 
+def visible_gpus() -> list[str]:
+    """GPU ids this run may use: $CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists (torch is not
+    imported in the main process for this); none on a machine without NVIDIA GPUs."""
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        return [d.strip() for d in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if d.strip() and d.strip() != "-1"]
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    found = subprocess.run([smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True,
+                           timeout=30, check=False)
+    return [line.strip() for line in found.stdout.splitlines() if line.strip()] if found.returncode == 0 else []
+
+
+def gpu_slots(gpus: float, devices: list[str]) -> list[str]:
+    """CUDA_VISIBLE_DEVICES value of each model process for a stage needing `gpus` per process: a share of
+    one device (0.5: two processes per GPU), one device each, or several devices each (2: pairs)."""
+    if gpus <= 0 or not devices:
+        return []
+    if gpus <= 1:
+        return [d for d in devices for _ in range(max(1, int(1 / gpus)))]
+    width = math.ceil(gpus)
+    return [",".join(devices[i:i + width]) for i in range(0, len(devices) - width + 1, width)]
+
+
 class _Pools:
-    """The CPU pool and one single-process pool per model stage, each set up only for its own stages."""
+    """The CPU pool and the model processes of each model stage (one per GPU slot, else one), each set up
+    only for its own stages."""
 
     def __init__(self, stages: list[Stage], specs: Specs, workers: int, strict: bool, needed: set[int]) -> None:
         self.stages, self.specs, self.strict = stages, specs, strict
@@ -140,6 +194,9 @@ class _Pools:
         self.cpu_stages = [k for k in sorted(needed) if stages[k].kind != "model"]
         self.model_stages = [k for k in sorted(needed) if stages[k].kind == "model"]
         self.ctx = multiprocessing.get_context("spawn")
+        devices = visible_gpus() if any(stages[k].resources.gpus > 0 for k in self.model_stages) else []
+        self.slots = {k: gpu_slots(stages[k].resources.gpus, devices) for k in self.model_stages}
+        self.replicas = {k: max(1, len(self.slots[k])) for k in self.model_stages}
         self.cpu: ProcessPoolExecutor | None = self._make("cpu") if self.cpu_stages else None
         self.models = {k: self._make(k) for k in self.model_stages}
 
@@ -148,20 +205,27 @@ class _Pools:
             threads = max(1, (os.cpu_count() or 1) // self.workers)
             return ProcessPoolExecutor(self.workers, self.ctx, _init, (self.specs, self.strict, self.cpu_stages,
                                                                         threads))
-        return ProcessPoolExecutor(1, self.ctx, _init, (self.specs, self.strict, [which], 0))
+        assert isinstance(which, int)
+        queue = None
+        if self.slots[which]:
+            queue = self.ctx.Queue()
+            for slot in self.slots[which]:
+                queue.put(slot)
+        return ProcessPoolExecutor(self.replicas[which], self.ctx, _init, (self.specs, self.strict, [which], 0, queue))
 
     def pool_for(self, task: core.Task) -> ProcessPoolExecutor:
         pool = self.cpu if task.kind == "cpu" else self.models[task.first]
         assert pool is not None
         return pool
 
-    def submit(self, task: core.Task) -> Future:
-        return self.pool_for(task).submit(_task, task)
+    def submit(self, tasks: list[core.Task]) -> Future:
+        return self.pool_for(tasks[0]).submit(_tasks, tasks)
 
     def check_ready(self) -> None:
         """Every pool's setup succeeded, before the first shard (a failure is a ConfigError naming the op)."""
-        pools = ([self.cpu] if self.cpu else []) + list(self.models.values())
-        for fut in [pool.submit(_ready) for pool in pools]:
+        calls = [self.cpu.submit(_ready)] if self.cpu else []
+        calls += [pool.submit(_ready) for k, pool in self.models.items() for _ in range(self.replicas[k])]
+        for fut in calls:
             try:
                 fut.result()
             except BrokenProcessPool as e:

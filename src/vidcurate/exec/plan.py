@@ -55,6 +55,8 @@ class Stage:
         if self.kind != "scan":
             return self.ops[0].resources
         cpu_ops = [op for op in self.ops if not isinstance(op, ModelOp)]
+        if not cpu_ops:
+            return Resources(cpus=1.0, memory_mb=512)
         return Resources(cpus=max(op.resources.cpus for op in cpu_ops), gpus=0.0,
                          memory_mb=sum(op.resources.memory_mb for op in cpu_ops))
 

@@ -19,7 +19,7 @@ from vidcurate.errors import ConfigError
 from vidcurate.models.device import DType, valid_device
 from vidcurate.models.imageprep import ImagePrep
 from vidcurate.models.resolve import model_dir
-from vidcurate.ops.base import FrameModelOp, FrameSpec
+from vidcurate.ops.base import FrameModelOp, FrameSpec, Resources
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 
@@ -39,6 +39,8 @@ class ClipFrameOp(FrameModelOp):
 
     #: whether the text tower (and tokenizer) is needed
     needs_text = False
+    #: memory one model process needs (MB)
+    memory_mb = 3000
 
     def validate(self) -> None:
         if not self.rate > 0:
@@ -56,6 +58,13 @@ class ClipFrameOp(FrameModelOp):
             raise self.bad("clip_model", str(e)) from None
         self._prep = ImagePrep.from_dir(self._dir)
         self._clip: Any = None
+
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """One GPU per model process unless the op is pinned to the CPU (or Apple's MPS); with no GPU visible
+        the local executor runs one process on the CPU."""
+        gpus = 0.0 if self.device in ("cpu", "mps") else 1.0
+        return Resources(cpus=1.0, gpus=gpus, memory_mb=self.memory_mb)
 
     def validate_more(self) -> None:
         """Op-specific checks that do not need the weights."""

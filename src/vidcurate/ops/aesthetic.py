@@ -14,7 +14,7 @@ from vidcurate.columns import Column
 from vidcurate.errors import ConfigError
 from vidcurate.models.clipop import ClipFrameOp
 from vidcurate.models.resolve import weight_file
-from vidcurate.ops.base import Resources, register
+from vidcurate.ops.base import register
 
 HEAD_NAME = "sac+logos+ava1-l14-linearMSE.pth"
 HEAD_HINT = (f"the LAION head {HEAD_NAME} comes from github.com/christophschuhmann/improved-aesthetic-predictor; "
@@ -30,7 +30,7 @@ class Aesthetic(ClipFrameOp):
     produces = (
         Column("aes", "float", "1-10", "LAION aesthetic score (CLIP ViT-L/14 + MLP head)"),
     )
-    resources = Resources(cpus=1.0, gpus=0.0, memory_mb=3000)
+    memory_mb = 3000
 
     #: the MLP head weights (.pth/.pt/.safetensors path, a name under $VIDCURATE_MODELS, or org/repo/file)
     head: str = HEAD_NAME

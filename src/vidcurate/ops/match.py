@@ -20,7 +20,7 @@ from vidcurate.columns import Column
 from vidcurate.manifest import Row
 from vidcurate.models.clipop import ClipFrameOp
 from vidcurate.models.textchunks import chunk_ids, pack, truncated_ids
-from vidcurate.ops.base import Resources, register
+from vidcurate.ops.base import register
 
 TEXT_CACHE = 1024
 
@@ -36,7 +36,7 @@ class Match(ClipFrameOp):
                "long captions: mean over <=77-token chunks"),
         Column("match_label", "float", "100*cos", "CLIP similarity of frames and the op's fixed `label` phrase"),
     )
-    resources = Resources(cpus=1.0, gpus=0.0, memory_mb=4000)
+    memory_mb = 4000
     needs_text = True
 
     #: score against this phrase instead of the row's `text`
