@@ -176,3 +176,17 @@ def test_datajuicer_method_scores_each_scene_as_data_juicer_scores_the_cut_clip(
     scores = apply(build("motion", {"method": "datajuicer"}), [row])[0]["scene_scores"]
     assert scores[0]["flow"] == pytest.approx(_dj_reference(path, 0, 30), rel=1e-6)
     assert scores[1]["flow"] == pytest.approx(_dj_reference(path, 30, 72), rel=1e-6)
+
+
+def test_a_stale_scene_list_does_not_change_scores_when_scenes_are_found_in_the_same_pass(
+    samples: tuple[Path, dict]
+) -> None:
+    from vidcurate.exec.plan import plan_specs, run_rows
+
+    root, _ = samples
+    path = str(root / "cuts/three_cuts.mp4")
+    stages = plan_specs([("scenes", {}), ("motion", {"method": "datajuicer"})])
+    fresh, stale = run_rows(stages, [{"id": "a", "path": path}, {"id": "b", "path": path,
+                                                                  "scene_frames": [[0, 60], [60, 120]]}])
+    assert stale["scene_frames"] == fresh["scene_frames"] == [[0, 30], [30, 54], [54, 90], [90, 120]]
+    assert [s["flow"] for s in stale["scene_scores"]] == [s["flow"] for s in fresh["scene_scores"]]

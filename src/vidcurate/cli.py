@@ -120,7 +120,9 @@ def run(
     recipe_path: Annotated[Path, typer.Argument(metavar="RECIPE", help="Recipe YAML file.")],
     input: Annotated[Path | None, typer.Option("--input", "-i", help="Folder of videos or manifest.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
-    workers: Workers = 0,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-w", help="CPU worker processes (default: the recipe's, else the CPU count; 0: everything in "
+        "this process, no crash isolation).")] = None,
     strict: Strict = False,
     overwrite: Annotated[bool, typer.Option(help="Discard every stored output and recompute from scratch.")] = False,
 ) -> None:
@@ -131,7 +133,7 @@ def run(
 
     try:
         spec = recipe.load(recipe_path)
-        result = api.run(spec, input, output, workers=workers or None, strict=strict, overwrite=overwrite,
+        result = api.run(spec, input, output, workers=workers, strict=strict, overwrite=overwrite,
                          observer=RichProgress(spec.name))
     except ConfigError as e:
         fail(str(e))
