@@ -27,9 +27,10 @@ def histogram_svg(
     ax.set_title(f"{name}" + (f" ({unit})" if unit else ""), fontsize=9)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.9)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg")
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg"):]
