@@ -113,3 +113,17 @@ class OnGpu(ModelOp):
     def process_batch(self, payloads: list[Any]) -> list[dict[str, Any]]:
         time.sleep(self.delay)
         return [{"device": os.environ.get("CUDA_VISIBLE_DEVICES")} for _ in payloads]
+
+
+@register
+class ModelSegv(ModelOp):
+    """A model that crashes its process on rows whose id contains 'segv'."""
+
+    name = "test_model_segv"
+
+    batch_size: int = 4
+
+    def process_batch(self, payloads: list[Any]) -> list[dict[str, Any]]:
+        if any("segv" in p["id"] for p in payloads):
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return [{"scored": True} for _ in payloads]

@@ -145,6 +145,15 @@ def test_a_segfault_on_one_row_gives_one_error_row_and_a_complete_manifest(tmp_p
     assert all(r["survived"] for r in out if r["id"] != "segv")
 
 
+def test_a_segfault_in_a_model_stage_marks_only_the_row_whose_item_crashed(tmp_path: Path) -> None:
+    rows = [{"id": name, "path": name} for name in ["a", "b", "segv", "c", "d"]]
+    out = local.run(rows, [("test_explode", {}), ("test_model_segv", {})], tmp_path / "w", workers=1, shard_size=2)
+    assert [r["id"] for r in out] == ["a", "b", "segv", "c", "d"]
+    assert [(r["id"], r.get("error")) for r in out if r.get("error")] == [
+        ("segv", "test_model_segv: WorkerCrash: SIGSEGV")]
+    assert all(r["scored"] and r["seen"] for r in out if r["id"] != "segv")
+
+
 def test_a_failing_setup_is_a_configuration_error_before_any_shard_runs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="op 'test_bad_setup': setup failed: .*weights not found on purpose"):
         local.run(ROWS, [("test_explode", {}), ("test_bad_setup", {})], tmp_path / "w", workers=1, shard_size=1)

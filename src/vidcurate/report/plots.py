@@ -19,7 +19,8 @@ def histogram_svg(
     fig, ax = plt.subplots(figsize=(4.2, 2.6), dpi=80)
     values = kept + dropped
     bins = _bins(values)
-    ax.hist([kept, dropped], bins=bins, stacked=True, color=[KEPT, DROPPED], label=["kept", "dropped"])
+    ax.hist([kept, dropped], bins=bins, stacked=True, histtype="stepfilled", color=[KEPT, DROPPED],
+            label=["kept", "dropped"])
     for value, side in lines:
         ax.axvline(value, color="#264653", linestyle="--", linewidth=1.5)
         ax.annotate(f"keep {side} {value:g}", (value, 1), xycoords=("data", "axes fraction"),
