@@ -71,3 +71,15 @@ def test_export_command_and_unknown_format(rows: list[dict], tmp_path: Path) -> 
     assert ok.exit_code == 0, ok.output
     bad = CliRunner().invoke(app, ["export", str(src), "--format", "zip", "-o", str(tmp_path / "t.zip")])
     assert bad.exit_code == 2 and "unknown format 'zip'" in bad.output
+
+
+def test_the_export_sink_reads_only_kept_rows_without_working_columns(rows: list[dict], tmp_path: Path) -> None:
+    from vidcurate.export import read_kept
+    from vidcurate.ops.base import build
+
+    path = manifest.write(rows, tmp_path / "manifest.parquet")
+    expected = [{k: v for k, v in r.items() if k not in ("thumb", "scene_scores", "scene_frames")}
+                for r in rows if not r.get("error") and not r.get("drop_reason")]
+    assert read_kept(path) == expected
+    out = build("export", {"format": "parquet", "path": "d.parquet"}).write(path, tmp_path)
+    assert [r["id"] for r in manifest.read(out)] == [r["id"] for r in expected]

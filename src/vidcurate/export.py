@@ -27,6 +27,23 @@ def kept(rows: list[Row]) -> list[Row]:
     return [r for r in rows if not r.get("error") and not r.get("drop_reason")]
 
 
+def read_kept(path: Path) -> list[Row]:
+    """The kept rows of a manifest without the bulky working columns; for a Parquet manifest only those rows
+    and columns are ever turned into Python objects (a run's sinks read the run's manifest this way)."""
+    if path.suffix != ".parquet":
+        return [_slim(r) for r in kept(manifest.read(path))]
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    names = [n for n in pq.read_schema(path).names if n not in INTERNAL]
+    table = pq.read_table(path, columns=names)
+    for col in ("error", "drop_reason"):
+        if col in table.column_names:
+            values = table.column(col)
+            table = table.filter(pc.or_kleene(pc.is_null(values), pc.equal(values, "")))
+    return manifest.table_to_rows(table)
+
+
 def _slim(row: Row) -> Row:
     return {k: v for k, v in row.items() if k not in INTERNAL}
 
@@ -95,3 +112,10 @@ def export(rows: list[Row], fmt: str, dest: str | Path, **options: Any) -> Path:
     if fmt not in WRITERS:
         raise ConfigError(f"export: unknown format '{fmt}' (valid: {', '.join(FORMATS)})")
     return WRITERS[fmt](kept(rows), Path(dest), **options)
+
+
+def export_manifest(path: Path, fmt: str, dest: str | Path, **options: Any) -> Path:
+    """Export the kept rows of a manifest file (read with `read_kept`)."""
+    if fmt not in WRITERS:
+        raise ConfigError(f"export: unknown format '{fmt}' (valid: {', '.join(FORMATS)})")
+    return WRITERS[fmt](read_kept(path), Path(dest), **options)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from vidcurate import manifest
-from vidcurate.export import export
+from vidcurate.export import export_manifest
 from vidcurate.ops.base import Resources, Sink, register
 
 
@@ -29,6 +28,5 @@ class Export(Sink):
             raise self.bad("shard_size", "must be >= 1")
 
     def write(self, manifest_path: Path, out_dir: Path) -> Path:
-        rows = manifest.read(manifest_path)
         options = {"shard_size": self.shard_size} if self.format == "webdataset" else {}
-        return export(rows, self.format, out_dir / self.path, **options)
+        return export_manifest(manifest_path, self.format, out_dir / self.path, **options)
