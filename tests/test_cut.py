@@ -344,3 +344,18 @@ def test_real_footage_encode_and_copy_hold_the_planned_frames(external, tmp_path
     source = probe(src)
     assert (cp["width"], cp["height"]) == (source["width"], source["height"])
     assert (enc["width"], enc["height"]) == (source["width"] // 2 * 2, source["height"] // 2 * 2)
+
+
+@pytest.mark.parametrize("changed", [{"crf": 30}, {"preset": "ultrafast"}, {"mode": "copy"}])
+def test_a_clip_written_with_other_settings_is_written_again_not_reused(samples, tmp_path, changed):
+    root, _ = samples
+    rows = [scene_row(root / "cuts/three_cuts.mp4", 30, 54, index=1)]
+    [first] = apply(build("cut", {"save_dir": str(tmp_path)}), rows)
+    [same] = apply(build("cut", {"save_dir": str(tmp_path)}), rows)
+    assert media_cut.ENCODES[first["path"]] == 1 and same["path"] == first["path"]
+    [other] = apply(build("cut", {"save_dir": str(tmp_path), **changed}), rows)
+    assert "error" not in other
+    assert media_cut.ENCODES[other["path"]] == 1 + (other["path"] == first["path"])
+    assert media_cut.written_tag(Path(other["path"])) == (
+        media_cut.plan_tag(other["start_frame"], other["end_frame"], keep_audio=False) if "mode" in changed
+        else media_cut.plan_tag(30, 54, media_cut.EncodeSettings(**{"crf": 18, "preset": "veryfast", **changed})))

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import bisect
 import collections
+import dataclasses
 import io
+import json
 import math
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ class _Inexact(Exception):
     """The seek + timestamp path cannot guarantee exact frames here; decode from the start instead."""
 
 
-@dataclass
+@dataclasses.dataclass
 class FrameTable:
     """Per-frame timestamps of a source's video stream from one demux pass, in presentation order.
 
@@ -132,7 +133,7 @@ def frame_table(path: str | Path) -> FrameTable:
     return FrameTable(str(path), index, tb, pts, pts[-1] + tail, keyframes, by_pts, True)
 
 
-@dataclass
+@dataclasses.dataclass
 class EncodeSettings:
     """libx264 settings of encode mode; `fps` resamples by timestamps, `shorter_side` scales keeping aspect."""
 
@@ -143,7 +144,7 @@ class EncodeSettings:
     keep_audio: bool = False
 
 
-@dataclass
+@dataclasses.dataclass
 class CutResult:
     """What a clip file holds: the source span actually written and the clip's probe."""
 
@@ -201,13 +202,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def existing_clip(dst: Path, frames: int, tolerance: int, size: tuple[int, int] | None = None) -> dict | None:
-    """The probe of an already written clip that matches its plan (frame count, size), else None."""
+PLAN_TAG = "comment"
+"""Container metadata key under which a written clip records how it was made (`plan_tag`), so that a later
+run reuses it only when the settings and the span are still the same."""
+
+
+def plan_tag(start: int, end: int, settings: EncodeSettings | None = None, keep_audio: bool = False) -> str:
+    """What a clip was written from: the source span and the encode settings (None: a stream copy)."""
+    how = dataclasses.asdict(settings) if settings is not None else {"copy": True, "keep_audio": keep_audio}
+    return "vidcurate " + json.dumps({"span": [start, end], **how}, sort_keys=True, separators=(",", ":"))
+
+
+def written_tag(path: Path) -> str:
+    """The plan tag a clip file carries ('' when none)."""
+    with av.open(os.path.abspath(path)) as container:
+        return str(container.metadata.get(PLAN_TAG, ""))
+
+
+def existing_clip(dst: Path, frames: int, tolerance: int, size: tuple[int, int] | None = None,
+                  tag: str | None = None) -> dict | None:
+    """The probe of an already written clip that matches its plan (frame count, size, and the plan tag when
+    given: a clip encoded with other settings is not reused), else None."""
     if not dst.is_file():
         return None
     try:
         info = probe(dst, exact_frames=True)
-    except ProbeError:
+        if tag is not None and written_tag(dst) != tag:
+            return None
+    except (ProbeError, av.FFmpegError):
         return None
     if abs(info["num_frames"] - frames) > tolerance:
         return None
@@ -355,6 +377,7 @@ def _encode(
 ) -> tuple[int, tuple[int, int]]:
     """Decode [start, end) and encode it to tmp; returns (frames written, output size)."""
     with av.open(os.path.abspath(src)) as container, av.open(str(tmp), "w", format="mp4") as out:
+        out.metadata[PLAN_TAG] = plan_tag(start, end, settings)
         stream = container.streams[table.stream_index]
         stream.thread_type = "AUTO"
         source_rate = stream.average_rate or stream.guessed_rate or Fraction(25)
@@ -564,6 +587,7 @@ def _remux(src: str | Path, tmp: Path, table: FrameTable, first: int, stop: int,
     lo, hi = table.pts_at(first), table.pts_at(stop)
     with av.open(os.path.abspath(src)) as container, \
             av.open(str(tmp), "w", format=_COPY_FORMATS.get(tmp.suffix, "mp4")) as out:
+        out.metadata[PLAN_TAG] = plan_tag(first, stop, keep_audio=keep_audio)
         video_in = container.streams[table.stream_index]
         rotation = _stream_rotation(container, video_in)
         video_out = out.add_stream_from_template(video_in, opaque=True)

@@ -33,6 +33,7 @@ from vidcurate.media.cut import (
     expected_frames,
     frame_table,
     output_size,
+    plan_tag,
 )
 from vidcurate.media.probe import probe
 from vidcurate.ops.base import Op, Resources, register
@@ -146,11 +147,12 @@ class Cut(Op):
         """The result of an earlier run's clip when it matches this plan."""
         if self.mode == "copy":
             first, stop = copy_plan(table, start, end)
-            found = existing_clip(dst, stop - first, 0)
+            found = existing_clip(dst, stop - first, 0, tag=plan_tag(first, stop, keep_audio=self.keep_audio))
             start, end = first, stop
         else:
             size = output_size(info["width"], info["height"], self.shorter_side)
-            found = existing_clip(dst, expected_frames(table, start, end, self.fps), 1, size)
+            found = existing_clip(dst, expected_frames(table, start, end, self.fps), 1, size,
+                                  tag=plan_tag(start, end, self._settings()))
         if found is None:
             return None
         return CutResult(start, end, table.seconds(start), table.seconds(end), found, reused=True)
