@@ -7,7 +7,8 @@ works as Open-Sora's scene-cut step does). Dropped scene rows pass through un-cu
 an error that says to run `scenes` first, unless `whole: true` asks for the whole file as one clip.
 
 Clips go to `save_dir/{source_id}_{clip_index}.mp4` (or under the source's folder structure with
-`mirror: true`). A clip already there that probes to its planned frame count is reused, not encoded again.
+`mirror: true`). A clip already there that probes to its planned frame count and carries the same plan tag
+(span and settings, `media.cut.plan_tag`) is reused, not encoded again.
 """
 
 from __future__ import annotations
