@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", nargs="?", type=Path)
     parser.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "default.yaml")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (0: all in this process)")
     parser.add_argument("--no-cut", action="store_true", help="leave the cut op out (analysis only)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vidcurate-bench-"))
@@ -90,13 +90,13 @@ def main() -> None:
         print(f"fused run : {t_fused:7.2f} s  {seconds / t_fused:7.2f} video-s per wall-s")
         print(f"step chain: {t_steps:7.2f} s  {seconds / t_steps:7.2f} video-s per wall-s")
         print(f"speed-up of fused over steps: {t_steps / t_fused:.2f}x (goal >= 3)")
-        if args.workers == 1:
+        if args.workers == 0:
             per = (dec_fused / decodable, dec_steps / decodable)
             print(f"analysis decodes per decodable source: fused {per[0]:.2f} (goal 1), steps {per[1]:.2f}")
         else:
-            print("decode counts are only visible with --workers 1 (they are counted per process)")
+            print("decode counts are only visible with --workers 0 (they are counted per process)")
         clips = sum(1 for r in kept if r.get("source_path") and r.get("path") != r["source_path"])
-        encoded = f", {enc_fused} encoded in this process" if args.workers == 1 else ""
+        encoded = f", {enc_fused} encoded in this process" if args.workers == 0 else ""
         print(f"clips written: {clips} (kept rows {len(kept)}{encoded}); rows out: fused {len(out_fused)}, "
               f"steps {len(out_steps)}")
     finally:
