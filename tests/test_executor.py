@@ -197,3 +197,14 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_manifest(tmp_path: Pa
     got = manifest.read(tmp_path / "killed" / "manifest.parquet")
     assert len(ref) == 200 and got == ref
     assert len({r["id"] for r in got}) == 200
+
+
+def test_light_stages_are_recomputed_not_stored(tmp_path: Path) -> None:
+    rows = [{"id": name, "path": name, "n": i} for i, name in enumerate(["a", "b", "c"])]
+    specs = [("select", {"where": "n >= 1"}), ("test_explode", {}), ("select", {"where": "n >= 2"})]
+    local.run(rows, specs, tmp_path / "w", workers=0, shard_size=3)
+    run = core.Run(plan_specs(specs), tmp_path / "w", keys=[[core.rows_key(rows)]])
+    for stage in run.stages:
+        run.keys[0].append(core.stage_key(run.keys[0][-1], stage))
+    assert [run.stored(0, k) for k in range(4)] == [True, False, True, True], "input, -, test_explode, last"
+    assert len(list((tmp_path / "w" / "cache").glob("*.parquet"))) == 3

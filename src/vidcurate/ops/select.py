@@ -16,6 +16,7 @@ class Select(Op):
 
     name = "select"
     resources = Resources(cpus=0.1, memory_mb=64)
+    light = True
 
     where: str = "True"
 

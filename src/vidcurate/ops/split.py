@@ -57,6 +57,7 @@ class Split(Op):
 
     name = "split"
     resources = Resources(cpus=0.1, memory_mb=64)
+    light = True
 
     def process(self, row: Row) -> list[Row]:
         return scene_rows(row)
