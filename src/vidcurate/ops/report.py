@@ -7,7 +7,6 @@ from pathlib import Path
 
 from vidcurate.manifest import iter_rows
 from vidcurate.ops.base import Resources, Sink, register
-from vidcurate.report.html import render
 
 
 @register
@@ -27,6 +26,8 @@ class Report(Sink):
             raise self.bad("max_thumbs", "must be >= 0")
 
     def write(self, manifest_path: Path, out_dir: Path) -> Path:
+        from vidcurate.report.html import render  # matplotlib: imported where a report is drawn, not in workers
+
         info_path = out_dir / "run.json"
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         out = out_dir / self.path
