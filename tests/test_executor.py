@@ -175,7 +175,8 @@ def _run(recipe: Path, src: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_manifest(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_kill_9_or_ctrl_c_mid_run_then_rerun_gives_the_uninterrupted_manifest(tmp_path: Path, sig: int) -> None:
     from vidcurate.media.synth import generate_bulk
 
     src = tmp_path / "src"
@@ -188,8 +189,8 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_manifest(tmp_path: Pa
     deadline = time.time() + 300
     while time.time() < deadline and len(list(cache.glob("*.parquet"))) < 140:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.killpg(proc.pid, sig)
+    assert proc.wait(timeout=60) == (130 if sig == signal.SIGINT else -signal.SIGKILL)
     done = len(list(cache.glob("*.parquet")))
     assert 100 < done < 300, "the kill must land mid-run (100 input shards, then 2 outputs per shard)"
     assert _run(recipe, src, tmp_path / "killed").wait(timeout=600) == 0

@@ -137,6 +137,9 @@ def run(
                          observer=RichProgress(spec.name))
     except ConfigError as e:
         fail(str(e))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]: finished work is kept; rerun the same command to resume")
+        raise typer.Exit(130) from None
     console.print(table(summarize_manifest(result.rows_in, result.manifest), title=f"recipe {spec.name}"))
     console.print(f"manifest: [bold]{result.manifest}[/bold]")
     for name, path in result.outputs.items():

@@ -126,6 +126,9 @@ class LocalExecutor:
                         self._dispatch(tasks[0].first, pools)
                     for task, rows_out in zip(tasks, counts or []):
                         self._advance(task, rows_out, pools)
+        except BaseException:
+            pools.kill()
+            raise
         finally:
             pools.shutdown()
 
@@ -241,6 +244,13 @@ class _Pools:
             self.cpu = self._make("cpu")
         else:
             self.models[task.first] = self._make(task.first)
+
+    def kill(self) -> None:
+        """Stop every worker now (Ctrl-C, an error): their half-written outputs are temp files, never results."""
+        for pool in ([self.cpu] if self.cpu else []) + list(self.models.values()):
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
         for pool in ([self.cpu] if self.cpu else []) + list(self.models.values()):
