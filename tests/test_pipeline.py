@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pytest
 
 from vidcurate import manifest, recipe
 from vidcurate.columns import Column
@@ -189,3 +190,26 @@ def test_a_changed_select_threshold_reruns_with_zero_decodes_and_encodes_only_ne
     assert kept_before < kept_after, "the looser threshold keeps more scenes"
     assert sum(decode.DECODES.values()) == 0, "nothing is decoded again"
     assert sum(cut.ENCODES.values()) == len(kept_after - kept_before), "only the newly kept scenes are encoded"
+
+
+def test_stage_timings_in_run_json_and_the_report_add_up_to_the_run(
+    samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    import json
+
+    from vidcurate import api
+
+    src = _subset(samples, tmp_path / "src")
+    decode.FRAMES.clear()
+    result = api.run(recipe.parse(RECIPE), src, tmp_path / "out", workers=0)
+    timings = json.loads((tmp_path / "out" / "run.json").read_text())["timings"]
+    phases, stages = timings["phases"], timings["stages"]
+    assert set(phases) == {"plan", "execute", "merge", "sinks", "total"}
+    assert sum(v for k, v in phases.items() if k != "total") == pytest.approx(phases["total"], rel=0.1)
+    assert sum(s["wall_s"] + s["setup_s"] for s in stages) == pytest.approx(phases["execute"], rel=0.1)
+    assert [s["kind"] for s in stages] == ["row", "row", "scan", "row", "row", "row"]
+    scan = stages[2]
+    assert scan["frames"] == decode.FRAMES["decoded"] > 0 and scan["cpu_s"] > 0
+    assert stages[0]["rows_in"] == len(scan_folder(src))
+    assert stages[-1]["rows_out"] == len(manifest.read(result.manifest))
+    assert "Where the time went" in result.outputs["report"].read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,9 @@ def test_opensora_recipe_runs_end_to_end_with_tiny_weights_and_a_model_process(
     out = local.run(rows, recipe.resolve_paths(spec.ops, tmp_path / "out"), tmp_path / "out", workers=1)
     scenes = [r for r in out if r.get("source_id")]
     assert not any(k.startswith("_frames") for r in out for k in r), "transport columns are removed"
+    timings = json.loads((tmp_path / "out" / "run.json").read_text())["timings"]["stages"]
+    [model] = [t for t in timings if t["kind"] == "model"]
+    assert model["stage"] == "aesthetic" and model["model_items"] >= 4 and model["model_batches"] >= 1
     assert len(scenes) == 4 and all(isinstance(r.get("aes"), float) for r in scenes)
     assert all((r.get("drop_reason") == "select: aes >= 5") == (r["aes"] < 5) for r in scenes)
     assert [r["relpath"] for r in out if r.get("error")] == ["broken/empty.mp4"]

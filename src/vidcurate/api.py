@@ -11,6 +11,7 @@ The CLI is a thin layer over this module.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,19 +92,40 @@ def execute(rows: Iterable[Row], specs: list[tuple[str, dict[str, Any]]], out_di
     (with `sinks`: the recipe's plus the report)."""
     from vidcurate.exec.local import LocalExecutor
 
+    clock = _Phases()
     stages = plan_specs(specs)
     observer = observer or Observer()
     run_ = core.open_run(stages, rows, out_dir, shard_size, label=label, input_name=input_name or label,
                          overwrite=overwrite)
+    clock.lap("plan")
     try:
         LocalExecutor(workers, strict=strict, observer=observer).execute(run_, specs)
     finally:
         observer.close()
+    clock.lap("execute")
     path = core.merge(run_.final_paths(), out_dir / MANIFEST)
     core.collect_garbage(run_)
+    clock.lap("merge")
+    core.record_timings(out_dir, run_.timing_table(), clock.phases)
     outputs = write_sinks(specs, path, out_dir) if sinks else {}
+    clock.lap("sinks")
+    core.record_timings(out_dir, run_.timing_table(), clock.phases)
     core.unlock(out_dir)
     return RunResult(path, outputs)
+
+
+class _Phases:
+    """Wall seconds of the run's phases (plan, execute, merge, sinks) and the total."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self.last, 3)
+        self.phases["total"] = round(now - self.start, 3)
+        self.last = now
 
 
 def write_sinks(specs: list[tuple[str, dict[str, Any]]], manifest_path: Path, out_dir: Path,

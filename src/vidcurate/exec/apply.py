@@ -6,6 +6,7 @@ model batch that failed) and the row flows on.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,6 +16,8 @@ from vidcurate.rows import Row, add_error, error_text, is_live, span_targets
 
 T = TypeVar("T")
 STRICT = False
+MODEL_CALLS: collections.Counter[str] = collections.Counter()
+"""Totals of this process: model `batches` run and the `items` in them (retries of a failed batch included)."""
 
 __all__ = ["add_error", "apply", "apply_model", "apply_row", "error_text", "guard", "is_live", "set_strict",
            "setup_error", "setup_ops"]
@@ -114,6 +117,8 @@ def _run_batch(op: ModelOp, batch: list[tuple[Row, int | None, Any]]) -> None:
 
 
 def _checked_batch(op: ModelOp, payloads: list[Any]) -> list[dict[str, Any]]:
+    MODEL_CALLS["batches"] += 1
+    MODEL_CALLS["items"] += len(payloads)
     outs = op.process_batch(payloads)
     if not isinstance(outs, list) or len(outs) != len(payloads):
         got = len(outs) if isinstance(outs, list) else type(outs).__name__

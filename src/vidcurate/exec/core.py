@@ -13,11 +13,13 @@ run `Task`s and call back here; nothing in this module knows about processes.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -84,6 +86,7 @@ class Run:
     out_dir: Path
     keys: list[list[str]] = field(default_factory=list)
     """keys[shard][0]: the input; keys[shard][k + 1]: the output of stage k."""
+    timings: dict[int, StageStats] = field(default_factory=dict)
 
     def path(self, key: str) -> Path:
         return self.out_dir / CACHE / f"{key}.parquet"
@@ -120,6 +123,27 @@ class Run:
             out.append(Task(shard, k, last, source, store, kind))
             source = store[last]
             k = last + 1
+        return out
+
+    def record_setup(self, k: int, seconds: float) -> None:
+        """Time a process spent setting up stage k."""
+        self.timings.setdefault(k, StageStats()).setup_s += seconds
+
+    def record(self, result: TaskResult) -> None:
+        """Add a finished task's stats to the run's per-stage totals."""
+        for k, stats in result.stats.items():
+            self.timings.setdefault(k, StageStats()).add(stats)
+        for k, seconds in result.setup.items():
+            self.record_setup(k, seconds)
+
+    def timing_table(self) -> list[dict[str, Any]]:
+        """Per stage (label, kind, ops) the summed stats of the tasks run in this invocation."""
+        out = []
+        for k, stage in enumerate(self.stages):
+            stats = self.timings.get(k, StageStats())
+            out.append({"stage": stage.label, "kind": stage.kind, **dataclasses.asdict(stats)})
+            for key in ("wall_s", "cpu_s", "setup_s"):
+                out[-1][key] = round(out[-1][key], 3)
         return out
 
     def final_paths(self) -> list[Path]:
@@ -203,6 +227,14 @@ def claim(out_dir: Path, label: str, input_name: str, overwrite: bool) -> None:
     _write_json(marker, {"name": label, "input": input_name})
 
 
+def record_timings(out_dir: Path, stages: list[dict[str, Any]], phases: dict[str, float]) -> None:
+    """Write this invocation's per-stage stats and phase times into run.json (`timings`)."""
+    marker = out_dir / MARKER
+    info = json.loads(marker.read_text())
+    info["timings"] = {"phases": phases, "stages": stages}
+    _write_json(marker, info)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=1))
@@ -218,17 +250,71 @@ def read_rows(path: Path) -> list[Row]:
     return manifest.read(path)
 
 
-def run_task(stages: list[Stage], task: Task, on_stage: Any = None) -> int:
-    """Run a task's stages over its source rows, storing the outputs it names; the row count out.
-    `on_stage(k)` is called before stage k starts (crash isolation uses it to know where a worker died)."""
+@dataclass
+class StageStats:
+    """Where one stage's time went, summed over the tasks that ran it: wall and CPU seconds of the process
+    running it (reading its input and storing its output included), seconds spent in its ops' `setup()` (once
+    per process), rows, frames decoded by the shared decode pass, model batches and items."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    setup_s: float = 0.0
+    rows_in: int = 0
+    rows_out: int = 0
+    frames: int = 0
+    model_batches: int = 0
+    model_items: int = 0
+    tasks: int = 0
+
+    def add(self, other: StageStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class TaskResult:
+    """What a task reports back: rows out of its last stage, and each stage's stats."""
+
+    rows_out: int
+    stats: dict[int, StageStats] = field(default_factory=dict)
+    setup: dict[int, float] = field(default_factory=dict)
+    """Setup seconds of the worker that ran the task, reported once per worker (with its first task)."""
+
+
+class _Meter:
+    """Wall, CPU and this process's frame and model-call counters between two points."""
+
+    def __init__(self) -> None:
+        self.start = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, ...]:
+        from vidcurate.exec.apply import MODEL_CALLS
+        from vidcurate.media.decode import FRAMES
+
+        return (time.perf_counter(), time.process_time(), FRAMES["decoded"], MODEL_CALLS["batches"],
+                MODEL_CALLS["items"])
+
+    def stats(self, rows_in: int, rows_out: int) -> StageStats:
+        end = self._now()
+        wall, cpu, frames, batches, items = (b - a for a, b in zip(self.start, end))
+        return StageStats(wall, cpu, 0.0, rows_in, rows_out, int(frames), int(batches), int(items), 1)
+
+
+def run_task(stages: list[Stage], task: Task) -> TaskResult:
+    """Run a task's stages over its source rows, storing the outputs it names, measuring each stage."""
+    meter = _Meter()
     rows = read_rows(task.source)
+    result = TaskResult(0)
     for k in range(task.first, task.last + 1):
-        if on_stage is not None:
-            on_stage(k)
+        rows_in = len(rows)
         rows = stages[k].run(rows)
         if k in task.store:
             write_rows(rows, task.store[k])
-    return len(rows)
+        result.stats[k] = meter.stats(rows_in, len(rows))
+        meter = _Meter()
+    result.rows_out = len(rows)
+    return result
 
 
 MERGE_ROW_GROUP = 8192
@@ -236,11 +322,13 @@ MERGE_ROW_GROUP = 8192
 the file's footer (and the writer's memory) grow with the number of shards."""
 
 
-def run_group(stages: list[Stage], tasks: list[Task]) -> list[int]:
+def run_group(stages: list[Stage], tasks: list[Task]) -> list[TaskResult]:
     """Run one model stage over several shards at once (its batches then gather items across shards); each
-    shard's rows are stored as its own output. A model stage maps rows one to one."""
+    shard's rows are stored as its own output. A model stage maps rows one to one. The group's stats go to
+    its first task."""
     [k] = {t.first for t in tasks}
     assert all(t.last == k for t in tasks) and stages[k].kind == "model"
+    meter = _Meter()
     parts = [read_rows(t.source) for t in tasks]
     out = stages[k].run([row for part in parts for row in part])
     if len(out) != sum(len(p) for p in parts):
@@ -249,7 +337,9 @@ def run_group(stages: list[Stage], tasks: list[Task]) -> list[int]:
     for task, part in zip(tasks, parts):
         write_rows(out[at:at + len(part)], task.output)
         at += len(part)
-    return [len(p) for p in parts]
+    results = [TaskResult(len(p)) for p in parts]
+    results[0].stats[k] = meter.stats(len(out), len(out))
+    return results
 
 
 def merge(paths: list[Path], dest: Path) -> Path:

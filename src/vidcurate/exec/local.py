@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -37,6 +38,7 @@ MODEL_GROUP = 8
 """Shards a model process takes at once when several are waiting (its batches then span them)."""
 _STAGES: list[Stage] = []
 _SETUP_ERROR: str | None = None
+_SETUP_TIMES: dict[int, float] = {}
 
 
 def _init(specs: Specs, strict: bool, which: list[int], threads: int, slots: Any = None) -> None:
@@ -51,7 +53,12 @@ def _init(specs: Specs, strict: bool, which: list[int], threads: int, slots: Any
     except ConfigError as e:
         _SETUP_ERROR = str(e)
         return
-    _SETUP_ERROR = apply.setup_error([_STAGES[k] for k in which])
+    for k in which:
+        start = time.perf_counter()
+        _SETUP_ERROR = apply.setup_error([_STAGES[k]])
+        _SETUP_TIMES[k] = time.perf_counter() - start
+        if _SETUP_ERROR:
+            return
     if "torch" in sys.modules and threads:
         sys.modules["torch"].set_num_threads(threads)
 
@@ -63,11 +70,12 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _tasks(tasks: list[core.Task]) -> list[int]:
+def _tasks(tasks: list[core.Task]) -> list[core.TaskResult]:
     _ready()
-    if len(tasks) == 1:
-        return [core.run_task(_STAGES, tasks[0])]
-    return core.run_group(_STAGES, tasks)
+    results = [core.run_task(_STAGES, tasks[0])] if len(tasks) == 1 else core.run_group(_STAGES, tasks)
+    results[0].setup.update(_SETUP_TIMES)
+    _SETUP_TIMES.clear()
+    return results
 
 
 class LocalExecutor:
@@ -91,11 +99,15 @@ class LocalExecutor:
     def _in_process(self, run: core.Run, todo: dict[int, int]) -> None:
         apply.set_strict(self.strict)
         first = min(todo.values())
-        for stage in run.stages[first:]:
-            stage.setup()
+        for k in range(first, len(run.stages)):
+            start = time.perf_counter()
+            run.stages[k].setup()
+            run.record_setup(k, time.perf_counter() - start)
         for shard, start in todo.items():
             for task in run.tasks(shard, start):
-                self.observer.task_done(task, core.run_task(run.stages, task))
+                result = core.run_task(run.stages, task)
+                run.record(result)
+                self.observer.task_done(task, result.rows_out)
             self.observer.shard_done(shard)
 
     def _pooled(self, run: core.Run, specs: Specs, todo: dict[int, int]) -> None:
@@ -111,21 +123,21 @@ class LocalExecutor:
             while self.running or suspects:
                 if suspects:
                     task = suspects.pop(0)
-                    self._advance(task, _isolated(run, specs, task, self.strict), pools)
+                    self._advance(task, _isolated(run, specs, task, self.strict), pools, run)
                     continue
                 finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     tasks = self.running.pop(fut)
                     try:
-                        counts = fut.result()
+                        results = fut.result()
                     except BrokenProcessPool:
                         suspects.extend(tasks)
                         pools.restart(tasks[0])
-                        counts = None
+                        results = None
                     if tasks[0].kind == "model":
                         self._dispatch(tasks[0].first, pools)
-                    for task, rows_out in zip(tasks, counts or []):
-                        self._advance(task, rows_out, pools)
+                    for task, result in zip(tasks, results or []):
+                        self._advance(task, result, pools, run)
         except BaseException:
             pools.kill()
             raise
@@ -150,8 +162,9 @@ class LocalExecutor:
             self.running[pools.submit(group)] = group
             busy += 1
 
-    def _advance(self, task: core.Task, rows_out: int, pools: _Pools) -> None:
-        self.observer.task_done(task, rows_out)
+    def _advance(self, task: core.Task, result: core.TaskResult, pools: _Pools, run: core.Run) -> None:
+        run.record(result)
+        self.observer.task_done(task, result.rows_out)
         if self.remaining[task.shard]:
             self._ready(self.remaining[task.shard].pop(0), pools)
         else:
@@ -257,12 +270,13 @@ class _Pools:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _isolated(run: core.Run, specs: Specs, task: core.Task, strict: bool) -> int:
-    """Retry a task whose worker died: alone in a fresh process; if that dies too, row by row."""
+def _isolated(run: core.Run, specs: Specs, task: core.Task, strict: bool) -> core.TaskResult:
+    """Retry a task whose worker died: alone in a fresh process; if that dies too, row by row (the retries'
+    time is not attributed to stages)."""
     ctx = multiprocessing.get_context("spawn")
     outcome = _child(ctx, specs, strict, task, core.read_rows(task.source), write=True)
     if outcome.crashed is None:
-        return outcome.count
+        return core.TaskResult(outcome.count)
     outputs: dict[int, list[Row]] = {k: [] for k in task.store}
     for row in core.read_rows(task.source):
         result = _child(ctx, specs, strict, task, [row], write=False)
@@ -277,7 +291,7 @@ def _isolated(run: core.Run, specs: Specs, task: core.Task, strict: bool) -> int
                 outputs[k].extend(current)
     for k, path in task.store.items():
         core.write_rows(outputs[k], path)
-    return len(outputs[task.last])
+    return core.TaskResult(len(outputs[task.last]))
 
 
 class _Outcome:

@@ -80,6 +80,8 @@ class FrameSpec:
 
 
 DECODES: collections.Counter[str] = collections.Counter()
+FRAMES: collections.Counter[str] = collections.Counter()
+"""Totals of this process: `decoded` frames (dropped non-reference frames not counted) over all passes."""
 
 FrameCallback = Callable[[int, float, list[np.ndarray | None]], None]
 
@@ -183,6 +185,7 @@ def decode_pass(
                 if any(wanted):
                     on_frame(index, t, _convert(frame, specs, wanted, result, scalers))
     result.num_frames = len(result.times)
+    FRAMES["decoded"] += result.num_frames - result.skipped
     return result
 
 

@@ -50,6 +50,18 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px soli
 {% if errors %}<table><tr><th>id</th><th>path</th><th>error</th></tr>
 {% for e in errors %}<tr><td>{{ e.id }}</td><td>{{ e.path }}</td><td>{{ e.error }}</td></tr>{% endfor %}</table>
 {% else %}<p>No errors.</p>{% endif %}
+{% if timings %}<h2>Where the time went</h2>
+<div class="muted">this invocation: {% for name, sec in phases %}{{ name }} {{ "%.2f"|format(sec) }} s
+{%- if not loop.last %} &middot; {% endif %}{% endfor %}. Stage wall and CPU are summed over the processes
+that ran it (a shard's stages run one after another in one process; shards run in parallel); work reused from
+an earlier run costs nothing here.</div>
+<table><tr><th>stage</th><th>kind</th><th>tasks</th><th>rows in &rarr; out</th><th>wall s</th><th>CPU s</th>
+<th>setup s</th><th>frames decoded</th><th>model batches / items</th></tr>
+{% for t in timings %}<tr><td>{{ t.stage }}</td><td>{{ t.kind }}</td><td>{{ t.tasks }}</td>
+<td>{{ t.rows_in }} &rarr; {{ t.rows_out }}</td><td>{{ "%.2f"|format(t.wall_s) }}</td>
+<td>{{ "%.2f"|format(t.cpu_s) }}</td>
+<td>{{ "%.2f"|format(t.setup_s) }}</td><td>{{ t.frames }}</td><td>{{ t.model_batches }} / {{ t.model_items }}</td></tr>
+{% endfor %}</table>{% endif %}
 {% for title, items, css in galleries %}<h2>{{ title }}</h2><div class="thumbs">
 {% for t in items %}<div class="thumb {{ css }}"><img alt="{{ t.id }}" src="data:image/jpeg;base64,{{ t.thumb }}">
 {{ t.id }}{% if t.note %}<br><i>{{ t.note }}</i>{% endif %}</div>{% endfor %}
@@ -90,6 +102,8 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
         error_ops=f.errors.most_common(),
         errors=seen.errors,
         galleries=[g for g in galleries if g[1]],
+        timings=run_info.get("timings", {}).get("stages", []),
+        phases=[(k, v) for k, v in run_info.get("timings", {}).get("phases", {}).items() if k != "total"],
     )
 
 
