@@ -94,3 +94,24 @@ def test_unknown_top_level_key_and_bad_workers_are_rejected() -> None:
 def test_invalid_yaml_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         recipe.parse("ops: [probe: {\n")
+
+
+def test_full_recipe_runs_aesthetic_before_the_cut_and_match_after_it_in_two_model_processes(
+    tiny_weights: Path, samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    from vidcurate import api, manifest
+
+    root = samples[0]
+    captions = {"camera/pan_left.mp4": "a textured wall pans left", "motion/fast.mp4": "things move fast"}
+    src = manifest.write([{"path": str(root / rel), "id": rel.replace("/", "_"), "text": text}
+                          for rel, text in captions.items()], tmp_path / "in.parquet")
+    text = (ROOT / "recipes" / "full.yaml").read_text().replace("aes >= 4.5", "aes >= -100").replace(
+        "match >= 20", "match >= -100").replace("min_seconds: 2.0", "min_seconds: 0.5")
+    result = api.run(recipe.parse(text), src, tmp_path / "out", workers=1)
+    rows = manifest.read(result.manifest)
+    kept = [r for r in rows if not r.get("error") and not r.get("drop_reason")]
+    assert kept and all(isinstance(r["aes"], float) and isinstance(r["match"], float) for r in kept)
+    assert all(r["path"] != r["source_path"] and Path(r["path"]).is_file() for r in kept), "match scored the clips"
+    stages = json.loads((tmp_path / "out" / "run.json").read_text())["timings"]["stages"]
+    assert [s["stage"] for s in stages if s["kind"] == "model"] == ["aesthetic", "match"]
+    assert (tmp_path / "out" / "train.csv").is_file() and result.outputs["export"] == tmp_path / "out" / "train.csv"
