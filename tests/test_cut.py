@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -359,3 +360,19 @@ def test_a_clip_written_with_other_settings_is_written_again_not_reused(samples,
     assert media_cut.written_tag(Path(other["path"])) == (
         media_cut.plan_tag(other["start_frame"], other["end_frame"], keep_audio=False) if "mode" in changed
         else media_cut.plan_tag(30, 54, media_cut.EncodeSettings(**{"crf": 18, "preset": "veryfast", **changed})))
+
+
+def test_a_dead_writer_left_as_a_zombie_counts_as_gone():
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 30
+    while time.time() < deadline and Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+        time.sleep(0.01)
+    try:
+        assert not media_cut._alive(child.pid), "exited but not reaped: its temp files are stale"
+        assert media_cut._alive(os.getpid())
+    finally:
+        child.wait()

@@ -26,3 +26,24 @@ def test_every_command_is_in_the_readme() -> None:
 def test_every_shipped_recipe_is_in_the_readme() -> None:
     missing = [p.name for p in (ROOT / "recipes").glob("*.yaml") if f"recipes/{p.name}" not in README]
     assert not missing
+
+
+def test_the_cli_answers_help_without_loading_media_arrow_or_plotting_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from vidcurate.cli import app; "
+            "out = CliRunner().invoke(app, ['--help']); assert out.exit_code == 0, out.output; "
+            "print(sorted(m for m in ('av', 'cv2', 'pyarrow', 'matplotlib', 'torch', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_export_help_names_every_export_format() -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+    from vidcurate.export import FORMATS
+
+    out = CliRunner().invoke(app, ["export", "--help"], terminal_width=200).output
+    assert all(fmt in out for fmt in FORMATS)

@@ -73,16 +73,10 @@ class _Counted:
 
 
 def read_input(path: Path) -> Iterable[Row]:
-    """Rows from a manifest file (streamed), or from scanning a folder."""
-    from vidcurate import manifest
-    from vidcurate.ingest import scan_folder
+    """Rows of a folder of videos, one video or a manifest (streamed); see `ingest.read_input`."""
+    from vidcurate.ingest import read_input as read
 
-    if not path.exists():
-        raise ConfigError(f"input {path}: no such file or folder")
-    if path.is_dir():
-        return scan_folder(path)
-    manifest._format(path)
-    return manifest.iter_rows(path)
+    return read(path)
 
 
 def execute(rows: Iterable[Row], specs: list[tuple[str, dict[str, Any]]], out_dir: Path, *, workers: int,

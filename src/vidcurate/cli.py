@@ -1,4 +1,8 @@
-"""The `vidcurate` command line: step commands (Open-Sora style), `run` for recipes, and helpers."""
+"""The `vidcurate` command line: step commands (Open-Sora style), `run` for recipes, and helpers.
+
+Commands import what they need when they run, so `vidcurate --help` and a mistyped option answer at once
+(no media, Arrow or model libraries are loaded for them).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,8 @@ from typing import Annotated
 
 import typer
 
-from vidcurate import manifest, recipe
 from vidcurate.cliutil import Input, Output, Strict, Workers, console, fail, step
 from vidcurate.errors import ConfigError
-from vidcurate.ingest import VIDEO_EXTENSIONS, scan_folder
-from vidcurate.report.summary import summarize_manifest, table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 convert_app = typer.Typer(no_args_is_help=True, help="Turn inputs into a manifest.")
@@ -40,6 +41,9 @@ def convert_video(
     ] = None,
 ) -> None:
     """List the videos under FOLDER as a manifest with columns path, id, relpath."""
+    from vidcurate import manifest
+    from vidcurate.ingest import VIDEO_EXTENSIONS, scan_folder
+
     try:
         rows = scan_folder(folder, extensions=ext or VIDEO_EXTENSIONS, console=console)
     except ConfigError as e:
@@ -112,6 +116,8 @@ def select_cmd(
     out = step([("select", {"where": expression})], src, output, workers=workers, strict=strict,
                keep_dropped=keep_dropped)
     if not keep_dropped:
+        from vidcurate import manifest
+
         manifest.write([r for r in out if not r.get("error")], output)
 
 
@@ -128,8 +134,9 @@ def run(
 ) -> None:
     """Run a recipe end to end; rerun the same command to resume, or after changing a parameter to recompute
     only the stages it affects."""
-    from vidcurate import api
+    from vidcurate import api, recipe
     from vidcurate.exec.progress import RichProgress
+    from vidcurate.report.summary import summarize_manifest, table
 
     try:
         spec = recipe.load(recipe_path)

@@ -10,12 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from vidcurate import manifest
 from vidcurate.errors import ConfigError
-from vidcurate.exec import local
-from vidcurate.ingest import scan_folder
-from vidcurate.manifest import Row
-from vidcurate.report.summary import summarize, table
+from vidcurate.rows import Row
 
 console = Console(stderr=True)
 
@@ -31,10 +27,10 @@ def fail(message: str) -> None:
 
 
 def read_input(path: Path) -> list[Row]:
-    """Rows from a manifest file, or from scanning a folder."""
-    if not path.exists():
-        raise ConfigError(f"input {path}: no such file or folder")
-    return scan_folder(path, console=console) if path.is_dir() else manifest.read(path)
+    """Rows of a folder of videos, one video or a manifest (`ingest.read_input`)."""
+    from vidcurate import ingest
+
+    return list(ingest.read_input(path, console=console))
 
 
 def step(
@@ -47,6 +43,10 @@ def step(
     keep_dropped: bool = True,
 ) -> list[Row]:
     """Run ops over a manifest like an Open-Sora step command: read IN, process in shards, write OUT."""
+    from vidcurate import manifest
+    from vidcurate.exec import local
+    from vidcurate.report.summary import summarize, table
+
     try:
         manifest._format(dst)
         rows = read_input(src)

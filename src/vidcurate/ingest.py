@@ -47,3 +47,21 @@ def scan_folder(
                 rows.append({"path": str(path.resolve()), "id": stable_id(rel), "relpath": rel})
     rows.sort(key=lambda r: r["relpath"])
     return rows
+
+
+def read_input(path: str | Path, *, console: Console | None = None) -> Iterable[Row]:
+    """The rows of a command's input: a folder of videos (scanned), one video file, or a manifest (.parquet,
+    .csv, .jsonl; streamed). A missing path or an unknown extension is a ConfigError."""
+    from vidcurate import manifest
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"input {path}: no such file or folder")
+    if path.is_dir():
+        return scan_folder(path, console=console)
+    if path.suffix.lower() in VIDEO_EXTENSIONS:
+        return [{"path": str(path.resolve()), "id": stable_id(path.name), "relpath": path.name}]
+    if path.suffix.lower() not in manifest.FORMATS:
+        raise ConfigError(f"input {path}: not a folder, a video ({', '.join(VIDEO_EXTENSIONS)}) or a manifest "
+                          f"({', '.join(manifest.FORMATS)})")
+    return manifest.iter_rows(path)

@@ -9,7 +9,6 @@ import typer
 
 from vidcurate.cliutil import Input, Output, Strict, Workers, fail, step
 from vidcurate.errors import ConfigError
-from vidcurate.ops.base import build
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +40,8 @@ def register(app: typer.Typer) -> None:
             params["fps"] = fps
         if shorter_side is not None:
             params["shorter_side"] = shorter_side
+        from vidcurate.ops.base import build
+
         try:
             build("cut", params)
         except ConfigError as e:

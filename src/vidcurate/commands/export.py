@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from vidcurate import manifest
 from vidcurate.cliutil import console, fail
 from vidcurate.errors import ConfigError
-from vidcurate.export import FORMATS, export, kept
 
 
 def register(app: typer.Typer) -> None:
@@ -20,10 +18,14 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         src: Annotated[Path, typer.Argument(help="Manifest to export (kept rows only).")],
         output: Annotated[Path, typer.Option("--output", "-o", help="Destination file or folder.")],
-        format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")] = "opensora",
+        format: Annotated[str, typer.Option("--format", "-f", help="opensora, parquet, webdataset or hf.")]
+        = "opensora",
         shard_size: Annotated[int, typer.Option(help="Samples per WebDataset tar shard.")] = 1000,
     ) -> None:
         """Export kept rows: Open-Sora CSV (.csv), Parquet (.parquet), WebDataset tar shards or an HF folder."""
+        from vidcurate import manifest
+        from vidcurate.export import export, kept
+
         try:
             rows = manifest.read(src)
             options = {"shard_size": shard_size} if format == "webdataset" else {}

@@ -9,7 +9,6 @@ import typer
 
 from vidcurate.cliutil import console, fail
 from vidcurate.errors import ConfigError
-from vidcurate.report.html import write
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +20,8 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
     ) -> None:
         """Write one offline HTML page: funnel, histograms with thresholds, errors, thumbnails."""
+        from vidcurate.report.html import write
+
         try:
             out = write(src, output)
         except ConfigError as e:

@@ -111,7 +111,8 @@ class LocalExecutor:
             self.observer.shard_done(shard)
 
     def _pooled(self, run: core.Run, specs: Specs, todo: dict[int, int]) -> None:
-        pools = _Pools(run.stages, specs, self.workers, self.strict, needed=_stages_needed(run, todo))
+        workers = min(self.workers, len(todo))
+        pools = _Pools(run.stages, specs, workers, self.strict, needed=_stages_needed(run, todo))
         self.remaining = {shard: run.tasks(shard, start) for shard, start in todo.items()}
         self.running: dict[Future, list[core.Task]] = {}
         self.waiting: dict[int, list[core.Task]] = {k: [] for k in pools.models}

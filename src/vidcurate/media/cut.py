@@ -193,13 +193,19 @@ def clean_stale(dst: Path) -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process is running. A killed writer whose parent died too stays a zombie until something
+    reaps it (in containers, possibly never): on Linux its /proc state 'Z' counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 PLAN_TAG = "comment"

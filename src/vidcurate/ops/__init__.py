@@ -24,6 +24,16 @@ def load_all() -> None:
         _load_plugin(entry)
 
 
+def load_one(name: str) -> bool:
+    """Import the package module named after an op (one op per module); whether there is one."""
+    if name == "base" or not name.isidentifier():
+        return False
+    if importlib.util.find_spec(f"{__name__}.{name}") is None:
+        return False
+    importlib.import_module(f"{__name__}.{name}")
+    return True
+
+
 def _load_plugin(entry: str) -> None:
     if not entry.endswith(".py"):
         importlib.import_module(entry)

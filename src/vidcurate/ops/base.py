@@ -212,10 +212,12 @@ def output_names(op: Op | type[Op]) -> tuple[str, ...]:
 
 
 def build(name: str, params: dict[str, Any] | None = None) -> Op:
-    """Construct a registered op, with errors that name the op and the key."""
-    from vidcurate.ops import load_all
+    """Construct a registered op, with errors that name the op and the key. Only the op's own module is
+    imported when it has one (`vidcurate.ops.<name>`), so a process loads just the ops it runs."""
+    from vidcurate.ops import load_all, load_one
 
-    load_all()
+    if name not in REGISTRY and not load_one(name):
+        load_all()
     if name not in REGISTRY:
         raise ConfigError(f"unknown op '{name}' (known: {', '.join(sorted(REGISTRY))})")
     cls = REGISTRY[name]
