@@ -212,3 +212,22 @@ def test_stage_timings_in_run_json_and_the_report_add_up_to_the_run(
     assert stages[0]["rows_in"] == len(scan_folder(src))
     assert stages[-1]["rows_out"] == len(manifest.read(result.manifest))
     assert "Where the time went" in result.outputs["report"].read_text()
+
+
+def test_dry_run_plans_without_opening_a_video_and_sees_what_a_rerun_would_recompute(
+    samples: tuple[Path, dict], tmp_path: Path
+) -> None:
+    from vidcurate import api
+
+    src = _subset(samples, tmp_path / "src")
+    decode.DECODES.clear()
+    fresh = api.dry_run(recipe.parse(RECIPE), src, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not decode.DECODES
+    assert [s.kind for s in fresh.stages] == ["row", "row", "scan", "row", "row", "row"]
+    assert [op.name for op in fresh.stages[2].ops] == ["scenes", "motion", "quality", "thumbnail"]
+    assert fresh.rows == 8 and fresh.shards == 8 and fresh.shards_done == 0 and fresh.stage_shards == [8] * 6
+    api.run(recipe.parse(RECIPE), src, tmp_path / "out", workers=0)
+    assert api.dry_run(recipe.parse(RECIPE), src, tmp_path / "out").stage_shards == [0] * 6
+    retuned = api.dry_run(recipe.parse(RECIPE.replace("black_ratio < 0.5", "black_ratio < 0.4")), src,
+                          tmp_path / "out")
+    assert retuned.shards_done == 0 and retuned.stage_shards == [0, 0, 0, 8, 8, 8], "from the cached scan on"

@@ -47,3 +47,19 @@ def test_export_help_names_every_export_format() -> None:
 
     out = CliRunner().invoke(app, ["export", "--help"], terminal_width=200).output
     assert all(fmt in out for fmt in FORMATS)
+
+
+def test_version_and_dry_run_from_the_command_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate import __version__
+    from vidcurate.cli import app
+    from vidcurate.media.synth import generate_bulk
+
+    assert CliRunner().invoke(app, ["--version"]).output.strip() == f"vidcurate {__version__}"
+    generate_bulk(tmp_path / "in", 3)
+    out = CliRunner().invoke(app, ["run", str(ROOT / "recipes" / "default.yaml"), "-i", str(tmp_path / "in"),
+                                   "-o", str(tmp_path / "out"), "--dry-run"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "3 input rows in 1 shards; 0 already done" in out.output and "scenes, motion, cmotion" in out.output
+    assert not (tmp_path / "out").exists()

@@ -72,6 +72,51 @@ class _Counted:
             yield row
 
 
+@dataclass
+class Plan:
+    """What `run` would do, found without opening a video or writing anything (`run --dry-run`)."""
+
+    stages: list[Any]
+    sinks: list[str]
+    rows: int
+    shards: int
+    shards_done: int
+    stage_shards: list[int]
+    """Per stage: the shards that would run it (the others are stored already, or done)."""
+    video_seconds: float
+    """Total `duration` of the input rows that have one (a probed manifest); 0 when none has."""
+    rows_with_duration: int
+
+
+def dry_run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None, output: str | Path | None = None,
+            *, shard_size: int | None = None) -> Plan:
+    """Plan a run: the stages (and the ops fused into each scan), the shards, how many are already done in
+    `output`, and the decode work known from the input; nothing is opened, claimed or written."""
+    spec = recipe if isinstance(recipe, recipes.Recipe) else recipes.load(recipe)
+    src = Path(input) if input is not None else (Path(spec.input) if spec.input else None)
+    dst = Path(output) if output is not None else (Path(spec.output) if spec.output else None)
+    if src is None:
+        raise ConfigError("give an input (or 'input' in the recipe)")
+    specs = recipes.resolve_paths(spec.ops, dst.resolve()) if dst else spec.ops
+    stages = plan_specs(specs)
+    seconds, with_duration, rows = 0.0, 0, _Counted(read_input(src))
+
+    def measured() -> Iterator[Row]:
+        nonlocal seconds, with_duration
+        for row in rows:
+            if isinstance(row.get("duration"), (int, float)):
+                seconds += float(row["duration"])
+                with_duration += 1
+            yield row
+
+    run_ = core.preview(stages, measured(), dst, shard_size or spec.shard_size)
+    points = [run_.resume_point(k) if dst else 0 for k in range(run_.num_shards)]
+    return Plan(stages=stages, sinks=[op.name for op in sinks(specs)], rows=rows.count, shards=run_.num_shards,
+                shards_done=sum(1 for k in range(run_.num_shards) if dst and run_.done(k)),
+                stage_shards=[sum(1 for p in points if p <= k) for k in range(len(stages))],
+                video_seconds=seconds, rows_with_duration=with_duration)
+
+
 def read_input(path: Path) -> Iterable[Row]:
     """Rows of a folder of videos, one video or a manifest (streamed); see `ingest.read_input`."""
     from vidcurate.ingest import read_input as read

@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vidcurate.cliutil import Input, Output, Strict, Workers, console, fail, step
 from vidcurate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vidcurate.api import Plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 convert_app = typer.Typer(no_args_is_help=True, help="Turn inputs into a manifest.")
@@ -131,6 +134,9 @@ def run(
         "this process, no crash isolation).")] = None,
     strict: Strict = False,
     overwrite: Annotated[bool, typer.Option(help="Discard every stored output and recompute from scratch.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the planned stages, shards and decode work, and what is already done; open "
+        "no video and write nothing.")] = False,
 ) -> None:
     """Run a recipe end to end; rerun the same command to resume, or after changing a parameter to recompute
     only the stages it affects."""
@@ -140,6 +146,9 @@ def run(
 
     try:
         spec = recipe.load(recipe_path)
+        if dry_run:
+            _print_plan(api.dry_run(spec, input, output), spec.name)
+            return
         result = api.run(spec, input, output, workers=workers, strict=strict, overwrite=overwrite,
                          observer=RichProgress(spec.name))
     except ConfigError as e:
@@ -151,6 +160,43 @@ def run(
     console.print(f"manifest: [bold]{result.manifest}[/bold]")
     for name, path in result.outputs.items():
         console.print(f"{name}: [bold]{path}[/bold]")
+
+
+def _print_plan(plan: Plan, name: str) -> None:
+    from rich.table import Table
+
+    out = Table(title=f"recipe {name}: plan (nothing run)", header_style="bold")
+    for column in ("#", "stage", "kind", "ops", "needs", "shards to run"):
+        out.add_column(column)
+    for k, (stage, todo) in enumerate(zip(plan.stages, plan.stage_shards)):
+        res = stage.resources
+        needs = f"{res.cpus:g} cpu" + (f", {res.gpus:g} gpu" if res.gpus else "")
+        ops = ", ".join(op.name for op in stage.ops) if stage.kind == "scan" else ""
+        out.add_row(str(k), stage.label.split("[")[0], stage.kind, ops, needs, str(todo))
+    console.print(out)
+    scans = sum(1 for stage in plan.stages if stage.kind == "scan")
+    console.print(f"{plan.rows} input rows in {plan.shards} shards; {plan.shards_done} already done")
+    known = plan.rows_with_duration
+    console.print(f"{scans} decode pass(es) per source; " + (
+        f"{plan.video_seconds / 3600:.2f} h of video (the duration of {known} of the rows)" if known
+        else "durations unknown until probed"))
+    console.print(f"then, once: {', '.join([*plan.sinks, 'report'] if 'report' not in plan.sinks else plan.sinks)}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from vidcurate import __version__
+
+        console.print(f"vidcurate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Turn raw videos into a training-ready video-text dataset."""
 
 
 def _register_commands() -> None:

@@ -159,18 +159,32 @@ def open_run(stages: list[Stage], rows: Iterable[Row], out_dir: Path, shard_size
     run = Run(stages, out_dir)
     (out_dir / CACHE).mkdir(exist_ok=True)
     for shard_rows in _chunks(rows, shard_size):
-        key = rows_key(shard_rows)
-        if not run.path(key).exists():
-            write_rows(shard_rows, run.path(key))
-        chain = [key]
-        for stage in stages:
-            chain.append(stage_key(chain[-1], stage))
+        chain = chain_keys(stages, shard_rows)
+        if not run.path(chain[0]).exists():
+            write_rows(shard_rows, run.path(chain[0]))
         run.keys.append(chain)
     marker = out_dir / MARKER
     info = json.loads(marker.read_text())
     info.update(num_shards=run.num_shards, stages=[s.label for s in stages], package=package_fingerprint(),
                 ops=[[op.name, op.params()] for stage in stages for op in stage.ops])
     _write_json(marker, info)
+    return run
+
+
+def chain_keys(stages: list[Stage], shard_rows: list[Row]) -> list[str]:
+    """The keys of a shard: its input's, then each stage's output's."""
+    chain = [rows_key(shard_rows)]
+    for stage in stages:
+        chain.append(stage_key(chain[-1], stage))
+    return chain
+
+
+def preview(stages: list[Stage], rows: Iterable[Row], out_dir: Path | None, shard_size: int) -> Run:
+    """The run `open_run` would start, without claiming, locking or writing anything: its shards' keys, and
+    against an existing output folder what is stored already."""
+    run = Run(stages, out_dir or Path("/nonexistent-vidcurate-output"))
+    for shard_rows in _chunks(rows, shard_size):
+        run.keys.append(chain_keys(stages, shard_rows))
     return run
 
 
