@@ -76,3 +76,34 @@ def test_keep_dropped_keeps_rows_with_their_reason(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["select", str(src), "-o", str(out), "--fpsmax", "30", "--keep-dropped"])
     assert result.exit_code == 0, result.output
     assert manifest.read(out)[0]["drop_reason"] == "select: fps <= 30.0"
+
+
+def test_a_column_no_row_has_is_an_error_with_a_suggestion_before_anything_is_written(tmp_path: Path) -> None:
+    src = manifest.write([{"path": "a", "id": "a", "duration": 3.0}], tmp_path / "in.jsonl")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["select", str(src), "-o", str(out), "--where", "durration >= 1"],
+                                terminal_width=200)
+    assert result.exit_code == 2
+    assert "unknown column 'durration'; did you mean 'duration'?" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_a_recipe_select_on_an_unknown_column_fails_before_any_video_is_opened(tmp_path: Path) -> None:
+    from vidcurate import api, recipe
+    from vidcurate.errors import ConfigError
+    from vidcurate.media import decode
+    from vidcurate.media.synth import generate_bulk
+
+    generate_bulk(tmp_path / "in", 2)
+    text = "ops:\n  - probe: {}\n  - select: {where: \"duratoin >= 1\"}\n"
+    decode.DECODES.clear()
+    with pytest.raises(ConfigError, match="unknown column 'duratoin'; did you mean 'duration'"):
+        api.run(recipe.parse(text), tmp_path / "in", tmp_path / "out", workers=0)
+    assert not decode.DECODES and not (tmp_path / "out").exists()
+
+
+def test_a_step_whose_every_row_has_an_error_exits_non_zero(tmp_path: Path) -> None:
+    src = manifest.write([{"path": str(tmp_path / "missing.mp4"), "id": "m"}], tmp_path / "in.jsonl")
+    result = CliRunner().invoke(app, ["probe", str(src), "-o", str(tmp_path / "out.jsonl")], terminal_width=200)
+    assert result.exit_code == 1 and "every row has an error" in " ".join(result.output.split())
+    assert manifest.read(tmp_path / "out.jsonl")[0]["error"].startswith("probe:")

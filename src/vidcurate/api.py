@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vidcurate import ingest
 from vidcurate import recipe as recipes
 from vidcurate.errors import ConfigError
 from vidcurate.exec import core
 from vidcurate.exec.plan import plan_specs, sinks
 from vidcurate.exec.progress import Observer
+from vidcurate.ops.base import build
 from vidcurate.rows import Row
 
 MANIFEST = "manifest.parquet"
@@ -53,6 +55,7 @@ def run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None, ou
         raise ConfigError(f"unknown executor {executor!r} (available: local)")
     counted = _Counted(read_input(src))
     specs = recipes.resolve_paths(spec.ops, dst.resolve())
+    check_columns(specs, ingest.input_columns(src))
     n = workers if workers is not None else spec.workers or os.cpu_count() or 1
     result = execute(counted, specs, dst, workers=n, shard_size=shard_size or spec.shard_size, strict=strict,
                      overwrite=overwrite, label=spec.name, input_name=str(src.resolve()), observer=observer)
@@ -115,6 +118,17 @@ def dry_run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None
                 shards_done=sum(1 for k in range(run_.num_shards) if dst and run_.done(k)),
                 stage_shards=[sum(1 for p in points if p <= k) for k in range(len(stages))],
                 video_seconds=seconds, rows_with_duration=with_duration)
+
+
+def check_columns(specs: list[tuple[str, dict[str, Any]]], input_columns: set[str]) -> None:
+    """ConfigError when a `select` names a column that neither the input has nor any op declares."""
+    from vidcurate.columns import catalogue
+    from vidcurate.ops.select import Select
+
+    available = set(input_columns) | set(catalogue())
+    for op in (build(name, params) for name, params in specs):
+        if isinstance(op, Select):
+            op.check_columns(available)
 
 
 def read_input(path: Path) -> Iterable[Row]:

@@ -33,6 +33,18 @@ def read_input(path: Path) -> list[Row]:
     return list(ingest.read_input(path, console=console))
 
 
+def _check_select_columns(specs: list[tuple[str, dict[str, Any]]], rows: list[Row]) -> None:
+    """A step `select` may only name columns that some input row has."""
+    from vidcurate.ops.base import build
+    from vidcurate.ops.select import Select
+
+    available = {key for row in rows for key in row}
+    for name, params in specs if rows else []:
+        op = build(name, params)
+        if isinstance(op, Select):
+            op.check_columns(available)
+
+
 def step(
     specs: list[tuple[str, dict[str, Any]]],
     src: Path,
@@ -50,6 +62,7 @@ def step(
     try:
         manifest._format(dst)
         rows = read_input(src)
+        _check_select_columns(specs, rows)
         workdir = dst.parent / f".{dst.name}.work"
         out = local.run(rows, specs, workdir, workers=workers or os.cpu_count() or 1, strict=strict,
                         label=specs[-1][0], overwrite=True)
@@ -60,4 +73,7 @@ def step(
     manifest.write(out, dst)
     shutil.rmtree(workdir, ignore_errors=True)
     console.print(table(summarize(len(rows), out), title=f"{specs[-1][0]}: {src} -> {dst}"))
+    if out and all(r.get("error") for r in out):
+        console.print(f"[red]error:[/red] every row has an error; see the `error` column of {dst}")
+        raise typer.Exit(1)
     return out

@@ -65,3 +65,23 @@ def read_input(path: str | Path, *, console: Console | None = None) -> Iterable[
         raise ConfigError(f"input {path}: not a folder, a video ({', '.join(VIDEO_EXTENSIONS)}) or a manifest "
                           f"({', '.join(manifest.FORMATS)})")
     return manifest.iter_rows(path)
+
+
+def input_columns(path: str | Path) -> set[str]:
+    """The columns an input's rows can have, read from headers only (a folder or a video: path, id, relpath;
+    Parquet: its schema; CSV: its header; JSONL: the keys of its first 1000 lines)."""
+    import csv
+    import itertools
+    import json
+
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() in VIDEO_EXTENSIONS:
+        return {"path", "id", "relpath"}
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return set(pq.read_schema(path).names)
+    with path.open(encoding="utf-8") as fh:
+        if path.suffix.lower() == ".csv":
+            return set(next(csv.reader(fh), []))
+        return {k for line in itertools.islice(fh, 1000) if line.strip() for k in json.loads(line)}

@@ -12,6 +12,7 @@ class Select(Op):
     """Mark rows failing `where` with `drop_reason = "select: <first failing clause>"`.
 
     Dropped rows stay in the run's manifest (lineage, report); step commands and exports leave them out.
+    Before a run, `check_columns` refuses a column that neither the input nor any op can produce.
     """
 
     name = "select"
@@ -25,6 +26,15 @@ class Select(Op):
             self._expr = Expr(self.where)
         except ValueError as e:
             raise self.bad("where", str(e)) from e
+
+    def check_columns(self, available: set[str]) -> None:
+        """Fail before any row is processed when `where` names a column that cannot exist (a typo)."""
+        import difflib
+
+        for name in sorted(self._expr.columns() - available):
+            close = difflib.get_close_matches(name, sorted(available), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise self.bad("where", f"unknown column '{name}'{hint}")
 
     def process(self, row: Row) -> Row:
         failed = self._expr.first_failure(row)
