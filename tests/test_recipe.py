@@ -115,3 +115,31 @@ def test_full_recipe_runs_aesthetic_before_the_cut_and_match_after_it_in_two_mod
     stages = json.loads((tmp_path / "out" / "run.json").read_text())["timings"]["stages"]
     assert [s["stage"] for s in stages if s["kind"] == "model"] == ["aesthetic", "match"]
     assert (tmp_path / "out" / "train.csv").is_file() and result.outputs["export"] == tmp_path / "out" / "train.csv"
+
+
+def test_a_shipped_recipe_loads_by_name_and_overrides_are_validated() -> None:
+    default = recipe.load("default")
+    assert default.name == "default" and default.path == recipe.SHIPPED / "default.yaml"
+    changed = recipe.load("default", ["select#2.where=flow >= 1", "cut.crf=30", "scenes.max_seconds=null"])
+    ops = dict(enumerate(changed.ops))
+    assert [p["where"] for n, p in ops.values() if n == "select"][1] == "flow >= 1"
+    assert [p for n, p in ops.values() if n == "cut"][0]["crf"] == 30
+    assert [p for n, p in ops.values() if n == "scenes"][0]["max_seconds"] is None
+    with pytest.raises(ConfigError, match="2 'select' ops; say which with select#1.where .. select#2.where"):
+        recipe.load("default", ["select.where=flow >= 1"])
+    with pytest.raises(ConfigError, match="op 'cut': key 'crf': must be 0..51"):
+        recipe.load("default", ["cut.crf=99"])
+    with pytest.raises(ConfigError, match="has no op 'teleport'"):
+        recipe.load("default", ["teleport.speed=1"])
+    with pytest.raises(ConfigError, match="shipped recipes are default, full, opensora_v1_2"):
+        recipe.load("defualt")
+
+
+def test_the_recipes_command_lists_every_shipped_recipe_and_whether_it_can_run() -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+
+    out = CliRunner().invoke(app, ["recipes"], terminal_width=250)
+    assert out.exit_code == 0, out.output
+    assert all(name in out.output for name in ("default", "full", "opensora_v1_2"))

@@ -126,7 +126,8 @@ def select_cmd(
 
 @app.command()
 def run(
-    recipe_path: Annotated[Path, typer.Argument(metavar="RECIPE", help="Recipe YAML file.")],
+    recipe_path: Annotated[Path, typer.Argument(
+        metavar="RECIPE", help="Recipe YAML file, or the name of a shipped recipe (`vidcurate recipes`).")],
     input: Annotated[Path | None, typer.Option("--input", "-i", help="Folder of videos or manifest.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
     workers: Annotated[int | None, typer.Option(
@@ -134,6 +135,9 @@ def run(
         "this process, no crash isolation).")] = None,
     strict: Strict = False,
     overwrite: Annotated[bool, typer.Option(help="Discard every stored output and recompute from scratch.")] = False,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a recipe parameter: op.key=value (op#2.key=value for the second op of that name); "
+        "repeatable.")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the planned stages, shards and decode work, and what is already done; open "
         "no video and write nothing.")] = False,
@@ -145,7 +149,7 @@ def run(
     from vidcurate.report.summary import summarize_manifest, table
 
     try:
-        spec = recipe.load(recipe_path)
+        spec = recipe.load(recipe_path, sets)
         if dry_run:
             _print_plan(api.dry_run(spec, input, output), spec.name)
             return
@@ -160,6 +164,32 @@ def run(
     console.print(f"manifest: [bold]{result.manifest}[/bold]")
     for name, path in result.outputs.items():
         console.print(f"{name}: [bold]{path}[/bold]")
+
+
+@app.command("recipes")
+def recipes_cmd() -> None:
+    """List the shipped recipes (run one by name: `vidcurate run default -i IN -o OUT`)."""
+    import re
+
+    import yaml
+    from rich.table import Table
+
+    from vidcurate import recipe
+
+    out = Table(header_style="bold")
+    for column in ("name", "what it does", "ready here"):
+        out.add_column(column)
+    for name, path in recipe.shipped().items():
+        description = str((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("description", ""))
+        try:
+            recipe.load(path)
+            ready = "yes"
+        except ConfigError as e:
+            found = re.search(r"op '([^']+)': key '([^']+)'", str(e))
+            ready = f"no: op {found[1]}, key {found[2]} (run it for details)" if found else f"no: {e}"
+        out.add_row(name, description.split(". ")[0].strip(), ready)
+    console.print(out)
+    console.print(f"files: {recipe.SHIPPED}")
 
 
 def _print_plan(plan: Plan, name: str) -> None:

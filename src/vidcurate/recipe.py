@@ -12,6 +12,7 @@ Every error names the recipe file, the line, the op and the key.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,55 @@ class Recipe:
     lines: list[int] = field(default_factory=list)
 
 
-def load(path: str | Path) -> Recipe:
-    """Parse and validate a recipe file."""
+SHIPPED = Path(__file__).with_name("recipes")
+"""The recipes installed with the package; `vidcurate run default` names one."""
+
+
+def shipped() -> dict[str, Path]:
+    """Shipped recipes by name (the file stem)."""
+    return {p.stem: p for p in sorted(SHIPPED.glob("*.yaml"))}
+
+
+def load(path: str | Path, sets: list[str] | None = None) -> Recipe:
+    """Parse and validate a recipe file, or a shipped recipe by name, with `op.key=value` overrides."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"recipe {path} does not exist")
-    return parse(path.read_text(encoding="utf-8"), str(path))
+        found = shipped().get(str(path))
+        if found is None:
+            names = ", ".join(shipped())
+            raise ConfigError(f"recipe {path} does not exist (no such file, and the shipped recipes are {names})")
+        path = found
+    return override(parse(path.read_text(encoding="utf-8"), str(path)), sets or [])
+
+
+def override(recipe: Recipe, sets: list[str]) -> Recipe:
+    """The recipe with `op.key=value` overrides applied (`op#2.key=value` for the second op of that name);
+    values are YAML; each changed op is validated again, so a bad value names the op and the key."""
+    import yaml
+
+    ops = [(name, dict(params)) for name, params in recipe.ops]
+    for item in sets:
+        target, sep, text = item.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot or not key:
+            raise ConfigError(f"--set {item!r}: expected op.key=value (or op#N.key=value)")
+        name, _, nth = name.partition("#")
+        matches = [i for i, (op, _) in enumerate(ops) if op == name]
+        if not matches:
+            raise ConfigError(f"--set {item!r}: the recipe has no op '{name}'")
+        if not nth and len(matches) > 1:
+            raise ConfigError(f"--set {item!r}: the recipe has {len(matches)} '{name}' ops; say which with "
+                              f"{name}#1.{key} .. {name}#{len(matches)}.{key}")
+        if nth and not (nth.isdigit() and 1 <= int(nth) <= len(matches)):
+            raise ConfigError(f"--set {item!r}: '{name}#{nth}': the recipe has {len(matches)} '{name}' ops")
+        index = matches[int(nth) - 1 if nth else 0]
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML: {e}") from e
+        ops[index][1][key.strip()] = value
+        build(ops[index][0], ops[index][1])
+    return dataclasses.replace(recipe, ops=ops)
 
 
 def parse(text: str, where: str = "<recipe>") -> Recipe:
