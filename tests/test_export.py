@@ -83,3 +83,13 @@ def test_the_export_sink_reads_only_kept_rows_without_working_columns(rows: list
     assert read_kept(path) == expected
     out = build("export", {"format": "parquet", "path": "d.parquet"}).write(path, tmp_path)
     assert [r["id"] for r in manifest.read(out)] == [r["id"] for r in expected]
+
+
+def test_export_infers_the_format_from_the_destination_or_asks_for_it(rows: list[dict], tmp_path: Path) -> None:
+    src = manifest.write(rows, tmp_path / "m.parquet")
+    assert CliRunner().invoke(app, ["export", str(src), "-o", str(tmp_path / "d.parquet")]).exit_code == 0
+    assert [r["id"] for r in manifest.read(tmp_path / "d.parquet")] == ["s_0", "s_2"]
+    assert CliRunner().invoke(app, ["export", str(src), "-o", str(tmp_path / "t.csv")]).exit_code == 0
+    assert (tmp_path / "t.csv").read_text().startswith(",".join(OPENSORA_COLUMNS))
+    folder = CliRunner().invoke(app, ["export", str(src), "-o", str(tmp_path / "wds")])
+    assert folder.exit_code == 2 and "give --format" in folder.output and not (tmp_path / "wds").exists()

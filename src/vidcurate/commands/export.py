@@ -17,15 +17,21 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
         src: Annotated[Path, typer.Argument(help="Manifest to export (kept rows only).")],
-        output: Annotated[Path, typer.Option("--output", "-o", help="Destination file or folder.")],
-        format: Annotated[str, typer.Option("--format", "-f", help="opensora, parquet, webdataset or hf.")]
-        = "opensora",
+        output: Annotated[Path, typer.Option(
+            "--output", "-o", help="Destination: a .csv (opensora) or .parquet file, or a folder (webdataset, hf).")],
+        format: Annotated[str | None, typer.Option(
+            "--format", "-f", help="opensora, parquet, webdataset or hf (default: from the -o extension, "
+            ".csv -> opensora, .parquet -> parquet).")] = None,
         shard_size: Annotated[int, typer.Option(help="Samples per WebDataset tar shard.")] = 1000,
     ) -> None:
         """Export kept rows: Open-Sora CSV (.csv), Parquet (.parquet), WebDataset tar shards or an HF folder."""
         from vidcurate import manifest
         from vidcurate.export import export, kept
 
+        if format is None:
+            format = {".csv": "opensora", ".parquet": "parquet"}.get(output.suffix.lower())
+            if format is None:
+                fail(f"give --format for {output} (webdataset and hf write a folder; .csv and .parquet are inferred)")
         try:
             rows = manifest.read(src)
             options = {"shard_size": shard_size} if format == "webdataset" else {}
