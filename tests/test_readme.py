@@ -63,3 +63,19 @@ def test_version_and_dry_run_from_the_command_line(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     assert "3 input rows in 1 shards; 0 already done" in out.output and "scenes, motion, cmotion" in out.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_logs_a_line_per_shard_when_not_on_a_terminal_and_quiet_silences_it(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+    from vidcurate.media.synth import generate_bulk
+
+    generate_bulk(tmp_path / "in", 3)
+    (tmp_path / "r.yaml").write_text("name: logs\nshard_size: 1\nops:\n  - probe: {}\n")
+    args = ["run", str(tmp_path / "r.yaml"), "-i", str(tmp_path / "in"), "-w", "0"]
+    out = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "a")])
+    assert out.exit_code == 0, out.output
+    assert "logs: shard 2 done (3/3)" in " ".join(out.output.split())
+    quiet = CliRunner().invoke(app, ["-q", *args, "-o", str(tmp_path / "b")])
+    assert quiet.exit_code == 0 and "shard" not in quiet.output

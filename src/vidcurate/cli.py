@@ -225,8 +225,19 @@ def _version(value: bool) -> None:
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
 ) -> None:
     """Turn raw videos into a training-ready video-text dataset."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.WARNING, format="%(message)s",
+                        handlers=[handler], force=True)
+    logging.getLogger("vidcurate").setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
 
 
 def _register_commands() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 log = logging.getLogger("vidcurate")
@@ -48,10 +49,13 @@ class RichProgress(Observer):
         self.stage_tasks: list[Any] = []
         self.finished = 0
         self.total = 0
+        self.ran = 0
+        self.start = time.monotonic()
 
     def started(self, run: Any, shards_todo: int) -> None:
         self.total = run.num_shards
         self.finished = run.num_shards - shards_todo
+        self.start = time.monotonic()
         self.bar.start()
         self.shards = self.bar.add_task(f"{self.label}: shards", total=self.total, completed=self.finished)
         self.stage_tasks = [self.bar.add_task(f"  {stage.label}: rows out", total=None) for stage in run.stages]
@@ -65,9 +69,13 @@ class RichProgress(Observer):
 
     def shard_done(self, shard: int) -> None:
         self.finished += 1
+        self.ran += 1
         self.bar.advance(self.shards)
         if not self.tty:
-            log.info("%s: shard %d done (%d/%d)", self.label, shard, self.finished, self.total)
+            elapsed = time.monotonic() - self.start
+            eta = elapsed / self.ran * (self.total - self.finished)
+            log.info("%s: shard %d done (%d/%d), %.0f s elapsed, about %.0f s left", self.label, shard,
+                     self.finished, self.total, elapsed, eta)
 
     def close(self) -> None:
         self.bar.stop()
