@@ -52,6 +52,18 @@ def test_webdataset_shards_hold_video_json_and_caption(rows: list[dict], tmp_pat
         assert json.loads(tar.extractfile("s_2.json").read())["flow"] == 1.5
 
 
+def test_webdataset_shards_load_with_the_webdataset_package_even_without_captions(rows: list[dict],
+                                                                                 tmp_path: Path) -> None:
+    webdataset = pytest.importorskip("webdataset")
+    rows = [dict(r) for r in rows]
+    rows[2].pop("text")
+    export(rows, "webdataset", tmp_path / "wds", shard_size=10)
+    shard = str(tmp_path / "wds" / "shard-000000.tar")
+    samples = list(webdataset.WebDataset(shard, shardshuffle=False).to_tuple("mp4", "txt", "json"))
+    assert [(txt, json.loads(meta)["id"]) for _, txt, meta in samples] == [(b"caption 0", "s_0"), (b"", "s_2")]
+    assert samples[0][0] == Path(rows[0]["path"]).read_bytes()
+
+
 def test_webdataset_refuses_scenes_that_were_never_cut(tmp_path: Path) -> None:
     row = {"id": "a_0", "path": "/s.mp4", "source_path": "/s.mp4", "start_frame": 0, "end_frame": 5}
     with pytest.raises(ConfigError, match="never cut"):

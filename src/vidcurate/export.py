@@ -76,7 +76,8 @@ def to_hf(rows: list[Row], dest: Path) -> Path:
 
 
 def to_webdataset(rows: list[Row], dest: Path, *, shard_size: int = 1000, prefix: str = "shard") -> Path:
-    """Tar shards of `{key}.mp4` + `{key}.json` (+ `{key}.txt` caption), written atomically."""
+    """Tar shards of `{key}.mp4` + `{key}.json` + `{key}.txt` (the caption, empty when there is none, so every
+    sample has the same keys for `to_tuple("mp4", "txt", "json")`), written atomically."""
     for row in rows:
         if "source_path" in row and row.get("path") == row.get("source_path"):
             raise ConfigError(f"export webdataset: row {row.get('id')} is a scene that was never cut; run `cut` first")
@@ -90,8 +91,7 @@ def to_webdataset(rows: list[Row], dest: Path, *, shard_size: int = 1000, prefix
                 suffix = Path(row["path"]).suffix.lower().lstrip(".") or "mp4"
                 tar.add(row["path"], arcname=f"{key}.{suffix}")
                 _add_bytes(tar, f"{key}.json", json.dumps(_slim(row), default=str).encode())
-                if row.get("text"):
-                    _add_bytes(tar, f"{key}.txt", str(row["text"]).encode())
+                _add_bytes(tar, f"{key}.txt", str(row.get("text") or "").encode())
         os.replace(tmp, target)
     return dest
 
