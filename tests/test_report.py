@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 import shutil
@@ -79,3 +80,16 @@ def test_report_renders_charts_in_headless_chromium(tmp_path: Path) -> None:
     dropped_bars = (np.abs(img - (231, 111, 81)).sum(axis=2) < 30).sum()
     threshold_line = (np.abs(img - (38, 70, 83)).sum(axis=2) < 30).sum()
     assert kept_bars > 2000 and dropped_bars > 500 and threshold_line > 100
+
+
+def test_summary_statistics_hours_and_the_recipe_are_in_the_report() -> None:
+    rows = _rows()
+    page = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", render(rows, run_info=RUN_INFO)).split()))
+    live = [r for r in rows if not r.get("error")]
+    flows = np.array([r["flow"] for r in live])
+    expected = [len(flows), flows.mean(), flows.std(), *np.percentile(flows, [0, 25, 50, 75, 100])]
+    assert "flow px/frame " + " ".join(f"{x:.4g}" for x in expected) in page
+    hours = sum(r["duration"] for r in live) / 3600
+    kept = sum(r["duration"] for r in live if not r.get("drop_reason")) / 3600
+    assert f"without an error: {hours:.2f} h" in page and f"kept: {kept:.2f} h" in page
+    assert 'select {"where": "flow >= 1 and duration <= 8"}' in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from array import array
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -41,6 +42,18 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px soli
 </div>
 {% if reasons %}<h2>Drop reasons</h2><table><tr><th>reason</th><th>rows</th></tr>
 {% for reason, n in reasons %}<tr><td>{{ reason }}</td><td>{{ n }}</td></tr>{% endfor %}</table>{% endif %}
+<h2>Summary</h2>
+<div class="muted">video analysed in rows without an error: {{ "%.2f"|format(hours) }} h
+({{ "%.0f"|format(hours * 60) }} min); kept: {{ "%.2f"|format(hours_kept) }} h ({{ "%.0f"|format(hours_kept * 60) }}
+min). Statistics over the rows that have the column (kept and dropped).</div>
+<table><tr><th>column</th><th>unit</th><th>count</th><th>mean</th><th>std</th><th>min</th><th>25%</th>
+<th>median</th><th>75%</th><th>max</th><th>mean kept</th></tr>
+{% for c in summary %}<tr><td>{{ c.column }}</td><td>{{ c.unit }}</td><td>{{ c.count }}</td>
+<td>{{ "%.4g"|format(c.mean) }}</td><td>{{ "%.4g"|format(c.std) }}</td>{% for q in c.quartiles %}
+<td>{{ "%.4g"|format(q) }}</td>{% endfor %}<td>{{ "%.4g"|format(c.kept_mean) }}</td></tr>{% endfor %}</table>
+{% if ops %}<h2>Recipe</h2><table><tr><th>op</th><th>parameters</th></tr>
+{% for name, params in ops %}<tr><td>{{ name }}</td><td><code>{{ params }}</code></td></tr>{% endfor %}</table>
+{% endif %}
 <h2>Distributions</h2>
 <div class="muted">green: kept, red: dropped; dashed lines: the recipe's select thresholds</div>
 <div class="charts">{% for svg in charts %}<div class="chart">{{ svg }}</div>{% endfor %}</div>
@@ -90,6 +103,8 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
             charts.append(jinja2.utils.markupsafe.Markup(histogram_svg(col, kept_v, drop_v, lines.get(col, []), unit)))
     stages = [("sources", f.sources), ("broken sources", f.broken), ("scenes", f.scenes), ("kept", f.kept),
               ("clips written", f.clips_written)]
+    summary = [_summary(col, seen.values[col], known[col].unit if col in known else "")
+               for col in stats.order_columns(seen.values)]
     galleries = [("Kept", seen.thumbs["kept"], "kept"), ("Dropped", seen.thumbs["dropped"], "dropped")]
     return TEMPLATE.render(
         title=title,
@@ -103,8 +118,23 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
         errors=seen.errors,
         galleries=[g for g in galleries if g[1]],
         timings=run_info.get("timings", {}).get("stages", []),
+        summary=summary,
+        hours=(seen.seconds[0] + seen.seconds[1]) / 3600, hours_kept=seen.seconds[0] / 3600,
+        ops=[(name, json.dumps(params, sort_keys=True)) for name, params in run_info.get("ops", [])],
         phases=[(k, v) for k, v in run_info.get("timings", {}).get("phases", {}).items() if k != "total"],
     )
+
+
+def _summary(col: str, values: tuple[array, array], unit: str) -> dict[str, Any]:
+    """Data-Juicer-analyser style statistics of one column over the rows that have it (kept and dropped)."""
+    import numpy as np
+
+    both = np.concatenate([np.frombuffer(v, dtype=np.float64) for v in values])
+    kept = np.frombuffer(values[0], dtype=np.float64)
+    q = np.percentile(both, [0, 25, 50, 75, 100]) if len(both) else [math.nan] * 5
+    return {"column": col, "unit": unit, "count": len(both), "mean": float(both.mean()) if len(both) else math.nan,
+            "std": float(both.std()) if len(both) else math.nan, "quartiles": [float(x) for x in q],
+            "kept_mean": float(kept.mean()) if len(kept) else math.nan}
 
 
 class _Seen:
@@ -116,6 +146,8 @@ class _Seen:
         self.errors: list[dict[str, str]] = []
         self.thumbs: dict[str, list[dict[str, str]]] = {"kept": [], "dropped": []}
         self.total = 0
+        self.seconds = [0.0, 0.0]
+        """Video seconds of the kept and of the dropped rows (`duration`)."""
 
     def watch(self, rows: Iterable[Row]) -> Iterator[Row]:
         for row in rows:
@@ -129,6 +161,8 @@ class _Seen:
                 self.errors.append({"id": row.get("id", ""), "path": row.get("path", ""), "error": row["error"]})
             return
         side = 1 if row.get("drop_reason") else 0
+        if stats.plottable("duration", row.get("duration")):
+            self.seconds[side] += float(row["duration"])
         for key, value in row.items():
             if stats.plottable(key, value):
                 self.values.setdefault(key, (array("d"), array("d")))[side].append(float(value))
