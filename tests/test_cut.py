@@ -376,3 +376,33 @@ def test_a_dead_writer_left_as_a_zombie_counts_as_gone():
         assert media_cut._alive(os.getpid())
     finally:
         child.wait()
+
+
+def test_an_open_sora_meta_csv_with_timestamps_is_cut_by_its_spans(samples, tmp_path):
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+
+    root, _ = samples
+    src = root / "cuts/three_cuts.mp4"
+    meta = tmp_path / "meta_timestamp.csv"
+    stamps = "[('00:00:00.000', '00:00:01.250'), ('00:00:01.250', '00:00:02.250'), ('00:00:09.000', '00:00:10.000')]"
+    manifest.write([{"path": str(src), "id": "three", "timestamp": stamps}], meta)
+    out = tmp_path / "clips.csv"
+    result = CliRunner().invoke(app, ["cut", str(meta), "--save-dir", str(tmp_path / "clips"), "-o", str(out),
+                                      "--keep-dropped"])
+    assert result.exit_code == 0, result.output
+    rows = manifest.read(out)
+    cut = [(r["start_frame"], r["end_frame"], r["num_frames"]) for r in rows if not r.get("drop_reason")]
+    assert cut == [(0, 30, 30), (30, 54, 24)]
+    assert [r["drop_reason"] for r in rows if r.get("drop_reason")] == [
+        "scenes: timestamp span 9-10 s holds no frame"]
+    assert all(Path(r["path"]).is_file() for r in rows if not r.get("drop_reason"))
+
+
+@pytest.mark.parametrize("stamps", ["not a list", "[('00:00:01.000',)]", "[('aa:bb', '00:00:01.000')]"])
+def test_a_malformed_timestamp_is_an_error_row(samples, tmp_path, stamps):
+    root, _ = samples
+    row = {"id": "x", "path": str(root / "cuts/three_cuts.mp4"), "timestamp": stamps}
+    [out] = apply(build("cut", {"save_dir": str(tmp_path)}), [row])
+    assert out["error"].startswith("cut: ValueError:") and all_files(tmp_path) == []

@@ -111,3 +111,33 @@ def timecode(seconds: float) -> str:
 def open_sora_timestamp(scene_times: list[list[float]]) -> str:
     """Open-Sora's `timestamp` column: the repr of a list of (start, end) timecode tuples."""
     return str([(timecode(a), timecode(b)) for a, b in scene_times])
+
+
+def parse_open_sora_timestamp(text: str) -> list[tuple[float, float]]:
+    """(start, end) seconds from Open-Sora's `timestamp` column: a list of pairs of 'HH:MM:SS.mmm' timecodes
+    (also 'MM:SS.mmm', 'SS.mmm' or plain numbers of seconds). ValueError when it is not such a list."""
+    import ast
+
+    try:
+        pairs = ast.literal_eval(text) if isinstance(text, str) else text
+    except (ValueError, SyntaxError) as e:
+        raise ValueError(f"timestamp is not a list of (start, end) pairs: {text[:80]!r}") from e
+    if not isinstance(pairs, (list, tuple)) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+        raise ValueError(f"timestamp is not a list of (start, end) pairs: {str(text)[:80]!r}")
+    return [(_seconds(a), _seconds(b)) for a, b in pairs]
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    parts = str(value).strip().split(":")
+    if not 1 <= len(parts) <= 3:
+        raise ValueError(f"not a timecode: {value!r}")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError as e:
+        raise ValueError(f"not a timecode: {value!r}") from e
+    total = 0.0
+    for number in numbers:
+        total = total * 60 + number
+    return total

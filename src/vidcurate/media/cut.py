@@ -87,6 +87,13 @@ class FrameTable:
         """Time of frame `index` (or the end) in seconds since the first frame, as the decode pass reports."""
         return float((self.pts_at(index) - self.pts[0]) * self.time_base) if self.pts else 0.0
 
+    def index_at(self, seconds: float) -> int:
+        """The first frame presented at or after `seconds` from the first frame (`num_frames` when none is)."""
+        if not self.pts:
+            return 0
+        target = self.pts[0] + seconds / float(self.time_base) - 1e-6 / float(self.time_base)
+        return bisect.bisect_left(self.pts, target)
+
     def keyframe_at_or_before(self, index: int) -> int:
         """Index of the last keyframe whose pts is not after frame `index` (0 when none is)."""
         k = bisect.bisect_right(self.keyframes, self.pts[index]) - 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vidcurate.columns import Column
+from vidcurate.detect.post import parse_open_sora_timestamp
 from vidcurate.manifest import Row, safe_name
 from vidcurate.media.cut import (
     X264_PRESETS,
@@ -85,10 +86,29 @@ class Cut(Op):
         self._source: tuple[str, FrameTable, dict[str, Any]] | None = None
 
     def expand(self, row: Row) -> list[Row] | None:
-        """A source row with a scene list is split into its scene rows first; each is cut on its own."""
-        if "scene_frames" in row and "start_frame" not in row:
+        """A source row with a scene list is split into its scene rows first; each is cut on its own. A row
+        with only Open-Sora's `timestamp` (a meta CSV from their scene detection) gets its spans from it."""
+        if "start_frame" in row:
+            return None
+        if "scene_frames" not in row and row.get("timestamp"):
+            return scene_rows(self._timestamp_scenes(row))
+        if "scene_frames" in row:
             return scene_rows(row)
         return None
+
+    def _timestamp_scenes(self, row: Row) -> Row:
+        """The row with `scene_frames`/`scene_times` from its `timestamp` (as Open-Sora's cut.py reads it:
+        each span holds the frames presented from its start up to, not including, its end)."""
+        table, _ = self._load(row["path"])
+        frames, times, dropped = [], [], []
+        for start_s, end_s in parse_open_sora_timestamp(row["timestamp"]):
+            start, end = table.index_at(start_s), min(table.index_at(end_s), table.num_frames)
+            if end <= start:
+                dropped.append([start, start, f"timestamp span {start_s:g}-{end_s:g} s holds no frame"])
+                continue
+            frames.append([start, end])
+            times.append([round(table.seconds(start), 6), round(table.seconds(end), 6)])
+        return {**row, "scene_frames": frames, "scene_times": times, "scene_dropped": dropped}
 
     def process(self, row: Row) -> Row:
         """Cut one scene row (or, with `whole`, one source row) and return it pointing at the clip."""
