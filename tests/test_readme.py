@@ -79,3 +79,19 @@ def test_a_run_logs_a_line_per_shard_when_not_on_a_terminal_and_quiet_silences_i
     assert "logs: shard 2 done (3/3)" in " ".join(out.output.split())
     quiet = CliRunner().invoke(app, ["-q", *args, "-o", str(tmp_path / "b")])
     assert quiet.exit_code == 0 and "shard" not in quiet.output
+
+
+def test_score_op_help_lists_the_ops_parameters_flags_and_columns_with_units() -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+
+    out = CliRunner().invoke(app, ["score", "motion", "--help"], terminal_width=250)
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "--short-side VALUE │ int │ 128" in text and "--relative │ flag │ False" in text
+    assert "flow │ float │ px/frame" in text
+    generic = CliRunner().invoke(app, ["score", "--help"], terminal_width=250)
+    assert generic.exit_code == 0 and "lists its parameters" in generic.output
+    missing = CliRunner().invoke(app, ["score", "motion"])
+    assert missing.exit_code == 2

@@ -265,6 +265,11 @@ def _conforms(value: Any, hint: Any) -> bool:
     return True
 
 
+def describe_type(hint: Any) -> str:
+    """A parameter type as a user reads it: 'float', 'one of 'dis', 'farneback'', 'int | None', ..."""
+    return _describe(hint)
+
+
 def _describe(hint: Any) -> str:
     if typing.get_origin(hint) is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
