@@ -70,11 +70,22 @@ def test_webdataset_refuses_scenes_that_were_never_cut(tmp_path: Path) -> None:
         export([row], "webdataset", tmp_path / "w")
 
 
-def test_hf_folder_loads_with_datasets(rows: list[dict], tmp_path: Path) -> None:
+def test_hf_folder_is_self_contained_loads_with_datasets_and_has_a_card(rows: list[dict], tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    dest = export(rows, "hf", tmp_path / "hf")
+    rows = [dict(r) for r in rows]
+    rows[2].pop("text")
+    for row in rows[:3]:
+        row["duration"] = 1800.0
+    run_info = {"name": "myrecipe", "ops": [["select", {"where": "flow >= 1"}]]}
+    dest = export(rows, "hf", tmp_path / "hf", run_info=run_info)
     ds = datasets.load_dataset("parquet", data_dir=str(dest / "data"), split="train")
-    assert ds.num_rows == 2 and ds[0]["text"] == "caption 0"
+    assert ds.num_rows == 2 and ds["text"] == ["caption 0", ""]
+    assert ds["path"] == ["clips/s_0.mp4", "clips/s_2.mp4"]
+    assert all((dest / p).read_bytes() == Path(r["path"]).read_bytes() for p, r in zip(ds["path"], [rows[0], rows[2]]))
+    card = (dest / "README.md").read_text()
+    assert "2 clips, 1.00 hours of video, 1 with a caption" in card
+    assert 'Recipe `myrecipe`' in card and '`select`: `{"where": "flow >= 1"}`' in card
+    assert "| `flow` | float | px/frame |" in card
 
 
 def test_export_command_and_unknown_format(rows: list[dict], tmp_path: Path) -> None:

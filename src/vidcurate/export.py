@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -64,23 +65,73 @@ def to_parquet(rows: list[Row], dest: Path) -> Path:
     return manifest.write([_slim(r) for r in rows], dest)
 
 
-def to_hf(rows: list[Row], dest: Path) -> Path:
-    """A folder `datasets.load_dataset("parquet", data_dir=DEST)` loads: data/train-00000-of-00001.parquet."""
-    manifest.write([_slim(r) for r in rows], dest / "data" / "train-00000-of-00001.parquet")
-    (dest / "README.md").write_text(
-        "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/*.parquet\n---\n"
-        f"Video-text dataset exported by vidcurate: {len(rows)} clips; `path` points at each clip file.\n",
-        encoding="utf-8",
-    )
+def to_hf(rows: list[Row], dest: Path, *, run_info: dict[str, Any] | None = None) -> Path:
+    """A self-contained, pushable Hugging Face dataset folder: the clips under `clips/` (hard links where the
+    file system allows, else copies), `data/train-00000-of-00001.parquet` with `path` relative to the folder
+    and `text` always present, and a dataset card (README.md) with the counts, hours, the recipe and its
+    thresholds, and the meaning of every column. `datasets.load_dataset("parquet", data_dir=DEST/data)`."""
+    _refuse_uncut(rows, "hf")
+    clips = dest / "clips"
+    clips.mkdir(parents=True, exist_ok=True)
+    out = []
+    for row in rows:
+        name = f"{safe_name(str(row.get('id', ''))) or 'clip'}{Path(row['path']).suffix.lower() or '.mp4'}"
+        _link_or_copy(Path(row["path"]), clips / name)
+        out.append({**_slim(row), "path": f"clips/{name}", "text": str(row.get("text") or "")})
+    manifest.write(out, dest / "data" / "train-00000-of-00001.parquet")
+    card = dest / "README.md"
+    tmp = card.with_name(f".{card.name}.tmp-{os.getpid()}")
+    tmp.write_text(_dataset_card(out, run_info or {}), encoding="utf-8")
+    os.replace(tmp, card)
     return dest
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    if dst.exists():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _refuse_uncut(rows: list[Row], fmt: str) -> None:
+    for row in rows:
+        if "source_path" in row and row.get("path") == row.get("source_path"):
+            raise ConfigError(f"export {fmt}: row {row.get('id')} is a scene that was never cut; run `cut` first")
+
+
+def _dataset_card(rows: list[Row], run_info: dict[str, Any]) -> str:
+    """The dataset card: YAML config for the Hub viewer, then what the data is and how it was made."""
+    from vidcurate.columns import catalogue
+
+    hours = sum(float(r.get("duration") or 0) for r in rows) / 3600
+    captioned = sum(1 for r in rows if r["text"])
+    known = catalogue()
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    lines = [
+        "---", "configs:", "- config_name: default", "  data_files:", "  - split: train", "    path: data/*.parquet",
+        "---", "", "# Video-text dataset", "",
+        f"Exported by vidcurate: {len(rows)} clips, {hours:.2f} hours of video, {captioned} with a caption. "
+        "`path` is each clip file inside this folder (`clips/`), `text` its caption (empty when none).", "",
+    ]
+    if run_info.get("name"):
+        lines += ["## How it was made", "", f"Recipe `{run_info['name']}`:", ""]
+        lines += [f"- `{name}`: `{json.dumps(params, sort_keys=True)}`" for name, params in run_info.get("ops", [])]
+        lines.append("")
+    lines += ["## Columns", "", "| column | type | unit | meaning |", "|---|---|---|---|"]
+    for name in names:
+        col = known.get(name)
+        lines.append(f"| `{name}` | {col.type if col else ''} | {col.unit if col else ''} | {col.doc if col else ''} |")
+    return "\n".join(lines) + "\n"
 
 
 def to_webdataset(rows: list[Row], dest: Path, *, shard_size: int = 1000, prefix: str = "shard") -> Path:
     """Tar shards of `{key}.mp4` + `{key}.json` + `{key}.txt` (the caption, empty when there is none, so every
     sample has the same keys for `to_tuple("mp4", "txt", "json")`), written atomically."""
-    for row in rows:
-        if "source_path" in row and row.get("path") == row.get("source_path"):
-            raise ConfigError(f"export webdataset: row {row.get('id')} is a scene that was never cut; run `cut` first")
+    _refuse_uncut(rows, "webdataset")
     dest.mkdir(parents=True, exist_ok=True)
     for n, start in enumerate(range(0, len(rows), shard_size)):
         target = dest / f"{safe_name(prefix)}-{n:06d}.tar"
@@ -118,4 +169,7 @@ def export_manifest(path: Path, fmt: str, dest: str | Path, **options: Any) -> P
     """Export the kept rows of a manifest file (read with `read_kept`)."""
     if fmt not in WRITERS:
         raise ConfigError(f"export: unknown format '{fmt}' (valid: {', '.join(FORMATS)})")
+    if fmt == "hf":
+        info = path.parent / "run.json"
+        options = {**options, "run_info": json.loads(info.read_text()) if info.exists() else {}}
     return WRITERS[fmt](read_kept(path), Path(dest), **options)

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export kept rows: Open-Sora CSV (.csv), Parquet (.parquet), WebDataset tar shards or an HF folder."""
         from vidcurate import manifest
-        from vidcurate.export import export, kept
+        from vidcurate.export import export_manifest, kept
 
         if format is None:
             format = {".csv": "opensora", ".parquet": "parquet"}.get(output.suffix.lower())
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         try:
             rows = manifest.read(src)
             options = {"shard_size": shard_size} if format == "webdataset" else {}
-            out = export(rows, format, output, **options)
+            out = export_manifest(src, format, output, **options)
         except ConfigError as e:
             fail(str(e))
         console.print(f"exported {len(kept(rows))} of {len(rows)} rows as {format}: [bold]{out}[/bold]")
