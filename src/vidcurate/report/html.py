@@ -6,6 +6,7 @@ import html
 import json
 import math
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +18,7 @@ from vidcurate import manifest
 from vidcurate.columns import catalogue
 from vidcurate.manifest import Row
 from vidcurate.report import stats
-from vidcurate.report.plots import histogram_svg
+from vidcurate.report.plots import bars_svg, histogram_svg
 
 TEMPLATE = jinja2.Template(
     """<!doctype html>
@@ -57,6 +58,9 @@ min). Statistics over the rows that have the column (kept and dropped).</div>
 <h2>Distributions</h2>
 <div class="muted">green: kept, red: dropped; dashed lines: the recipe's select thresholds</div>
 <div class="charts">{% for svg in charts %}<div class="chart">{{ svg }}</div>{% endfor %}</div>
+{% if constants %}<p class="muted">The same value in every row that has it:
+{% for col, value, n, unit in constants %}<b>{{ col }}</b> = {{ value }}{% if unit %} {{ unit }}{% endif %}
+({{ n }} rows){% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 <h2>Errors ({{ errors|length }})</h2>
 {% if error_ops %}<table><tr><th>op</th><th>rows</th></tr>
 {% for op, n in error_ops %}<tr><td>{{ op }}</td><td>{{ n }}</td></tr>{% endfor %}</table>{% endif %}
@@ -90,17 +94,24 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
     """The report page as a string. `rows` is read once and not kept (use `iter_rows` for a manifest file):
     only counters, the numeric values of plotted columns, the first errors and the first thumbnails stay."""
     run_info = run_info or {}
-    wheres = [p.get("where", "") for name, p in run_info.get("ops", []) if name == "select"]
-    lines = stats.thresholds(wheres)
+    lines = stats.thresholds(_row_level_wheres(run_info.get("ops", [])))
     seen = _Seen(max_thumbs, max_errors)
     f = stats.funnel(seen.watch(rows))
-    charts = []
+    charts, constants = [], []
     known = catalogue()
+    markup = jinja2.utils.markupsafe.Markup
+    for col, (kept_c, drop_c) in seen.categories.items():
+        if kept_c or drop_c:
+            charts.append(markup(bars_svg(col, dict(kept_c.most_common()), dict(drop_c.most_common()))))
     for col in stats.order_columns(seen.values):
         kept_v, drop_v = (list(v) for v in seen.values[col])
-        if kept_v or drop_v:
-            unit = known[col].unit if col in known else ""
-            charts.append(jinja2.utils.markupsafe.Markup(histogram_svg(col, kept_v, drop_v, lines.get(col, []), unit)))
+        unit = known[col].unit if col in known else ""
+        if col == "resolution" or not (kept_v or drop_v):
+            continue
+        if min(kept_v + drop_v) == max(kept_v + drop_v):
+            constants.append((col, f"{kept_v[0] if kept_v else drop_v[0]:g}", len(kept_v) + len(drop_v), unit))
+            continue
+        charts.append(markup(histogram_svg(col, kept_v, drop_v, lines.get(col, []), unit)))
     stages = [("sources", f.sources), ("broken sources", f.broken), ("scenes", f.scenes), ("kept", f.kept),
               ("clips written", f.clips_written)]
     summary = [_summary(col, seen.values[col], known[col].unit if col in known else "")
@@ -114,6 +125,7 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
         funnel=stages,
         reasons=f.drop_reasons.most_common(),
         charts=charts,
+        constants=constants,
         error_ops=f.errors.most_common(),
         errors=seen.errors,
         galleries=[g for g in galleries if g[1]],
@@ -137,6 +149,25 @@ def _summary(col: str, values: tuple[array, array], unit: str) -> dict[str, Any]
             "kept_mean": float(kept.mean()) if len(kept) else math.nan}
 
 
+RESOLUTION_CLASSES = (2160, 1440, 1080, 720, 540, 480, 360, 240)
+"""Short sides that name a resolution class ('720p' holds short sides from 720 up to the next class)."""
+CATEGORIES = ("resolution class", "codec", "cmotion")
+
+
+def resolution_class(width: int, height: int) -> str:
+    """'1080p', '720p', ... by the short side (the largest class not above it), '<240p' below them all."""
+    short = min(width, height)
+    return next((f"{c}p" for c in RESOLUTION_CLASSES if short >= c), "<240p")
+
+
+def _row_level_wheres(ops: list[Any]) -> list[str]:
+    """The `where` of the selects whose threshold lines belong on the charts: with a `split` in the recipe the
+    charts show scene rows, so only the selects after it; without one, all of them."""
+    names = [name for name, _ in ops]
+    start = names.index("split") + 1 if "split" in names else 0
+    return [params.get("where", "") for name, params in ops[start:] if name == "select"]
+
+
 class _Seen:
     """What the report keeps of the rows streaming past: plotted values (kept, dropped), errors, thumbnails."""
 
@@ -146,6 +177,8 @@ class _Seen:
         self.errors: list[dict[str, str]] = []
         self.thumbs: dict[str, list[dict[str, str]]] = {"kept": [], "dropped": []}
         self.total = 0
+        self.categories: dict[str, tuple[Counter[str], Counter[str]]] = {c: (Counter(), Counter())
+                                                                          for c in CATEGORIES}
         self.seconds = [0.0, 0.0]
         """Video seconds of the kept and of the dropped rows (`duration`)."""
 
@@ -163,6 +196,11 @@ class _Seen:
         side = 1 if row.get("drop_reason") else 0
         if stats.plottable("duration", row.get("duration")):
             self.seconds[side] += float(row["duration"])
+        if isinstance(row.get("width"), int) and isinstance(row.get("height"), int):
+            self.categories["resolution class"][side][resolution_class(row["width"], row["height"])] += 1
+        for col in ("codec", "cmotion"):
+            if isinstance(row.get(col), str):
+                self.categories[col][side][row[col]] += 1
         for key, value in row.items():
             if stats.plottable(key, value):
                 self.values.setdefault(key, (array("d"), array("d")))[side].append(float(value))
