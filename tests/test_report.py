@@ -112,3 +112,13 @@ def test_threshold_lines_come_only_from_selects_on_the_rows_plotted() -> None:
     info = {"ops": [["select", {"where": "duration >= 100"}], ["split", {}], ["select", {"where": "flow >= 1"}]]}
     page = render(_rows(), run_info=info)
     assert "keep above 1" in page and "keep above 100" not in page
+
+
+def test_dropped_thumbnails_name_every_failing_clause_and_thumbnails_show_scores_on_hover() -> None:
+    rows = _rows()
+    dropped = next(r for r in rows if r.get("drop_reason"))
+    dropped["duration"] = 9.5
+    info = {"ops": [["split", {}], ["select", {"where": "flow >= 1 and duration <= 8"}]]}
+    page = html.unescape(render(rows, run_info=info))
+    assert "select: flow >= 1; duration <= 8" in page
+    assert re.search(r'title="duration: 9\.5\nflow: [0-9.]+"', page)

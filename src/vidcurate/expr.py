@@ -62,6 +62,10 @@ class Expr:
         names = {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
         return names - set(FUNCTIONS)
 
+    def failures(self, row: dict[str, Any]) -> list[str]:
+        """The texts of every top-level clause that is false for the row."""
+        return [text for text, node in self.clauses if not _truth(node, row)]
+
     def first_failure(self, row: dict[str, Any]) -> str | None:
         """The text of the first top-level clause that is false for the row, or None if all hold."""
         for text, node in self.clauses:

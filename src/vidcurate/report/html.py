@@ -80,7 +80,8 @@ an earlier run costs nothing here.</div>
 <td>{{ "%.2f"|format(t.setup_s) }}</td><td>{{ t.frames }}</td><td>{{ t.model_batches }} / {{ t.model_items }}</td></tr>
 {% endfor %}</table>{% endif %}
 {% for title, items, css in galleries %}<h2>{{ title }}</h2><div class="thumbs">
-{% for t in items %}<div class="thumb {{ css }}"><img alt="{{ t.id }}" src="data:image/jpeg;base64,{{ t.thumb }}">
+{% for t in items %}<div class="thumb {{ css }}" title="{{ t.scores }}"><img alt="{{ t.id }}"
+src="data:image/jpeg;base64,{{ t.thumb }}">
 {{ t.id }}{% if t.note %}<br><i>{{ t.note }}</i>{% endif %}</div>{% endfor %}
 </div>{% endfor %}
 </body></html>
@@ -95,7 +96,7 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
     only counters, the numeric values of plotted columns, the first errors and the first thumbnails stay."""
     run_info = run_info or {}
     lines = stats.thresholds(_row_level_wheres(run_info.get("ops", [])))
-    seen = _Seen(max_thumbs, max_errors)
+    seen = _Seen(max_thumbs, max_errors, _row_level_wheres(run_info.get("ops", [])))
     f = stats.funnel(seen.watch(rows))
     charts, constants = [], []
     known = catalogue()
@@ -160,6 +161,23 @@ def resolution_class(width: int, height: int) -> str:
     return next((f"{c}p" for c in RESOLUTION_CLASSES if short >= c), "<240p")
 
 
+HOVER = ("duration", "flow", "cmotion", "ocr", "aes", "match", "nsfw", "face_ratio", "sharpness", "brightness",
+         "black_ratio", "frozen_ratio")
+"""Columns shown when hovering a thumbnail."""
+
+
+def _scores(row: Row) -> str:
+    """`name: value` of the row's main scores, one per line (a thumbnail's tooltip)."""
+    parts = []
+    for col in HOVER:
+        value = row.get(col)
+        if isinstance(value, float):
+            parts.append(f"{col}: {value:.4g}")
+        elif value is not None:
+            parts.append(f"{col}: {value}")
+    return "\n".join(parts)
+
+
 def _row_level_wheres(ops: list[Any]) -> list[str]:
     """The `where` of the selects whose threshold lines belong on the charts: with a `split` in the recipe the
     charts show scene rows, so only the selects after it; without one, all of them."""
@@ -171,8 +189,16 @@ def _row_level_wheres(ops: list[Any]) -> list[str]:
 class _Seen:
     """What the report keeps of the rows streaming past: plotted values (kept, dropped), errors, thumbnails."""
 
-    def __init__(self, max_thumbs: int, max_errors: int) -> None:
+    def __init__(self, max_thumbs: int, max_errors: int, wheres: list[str] | None = None) -> None:
+        from vidcurate.expr import Expr
+
         self.max_thumbs, self.max_errors = max_thumbs, max_errors
+        self.selects = []
+        for where in wheres or []:
+            try:
+                self.selects.append(Expr(where))
+            except ValueError:
+                continue
         self.values: dict[str, tuple[array, array]] = {}
         self.errors: list[dict[str, str]] = []
         self.thumbs: dict[str, list[dict[str, str]]] = {"kept": [], "dropped": []}
@@ -207,7 +233,15 @@ class _Seen:
         gallery = self.thumbs["dropped" if side else "kept"]
         if row.get("thumb") and len(gallery) < self.max_thumbs:
             gallery.append({"id": html.unescape(str(row.get("id", ""))), "thumb": row["thumb"],
-                            "note": str(row.get("drop_reason", "")) if side else ""})
+                            "note": self.reasons(row) if side else "", "scores": _scores(row)})
+
+    def reasons(self, row: Row) -> str:
+        """Every clause the row fails, of every select on these rows (the drop reason names only the first)."""
+        reason = str(row.get("drop_reason", ""))
+        if not reason.startswith("select:"):
+            return reason
+        failed = [text for expr in self.selects for text in expr.failures(row)]
+        return "select: " + "; ".join(failed) if failed else reason
 
 
 def write(manifest_path: str | Path, out: str | Path) -> Path:
