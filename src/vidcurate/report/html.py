@@ -103,7 +103,8 @@ def render(rows: Iterable[Row], *, title: str = "vidcurate report", run_info: di
     markup = jinja2.utils.markupsafe.Markup
     for col, (kept_c, drop_c) in seen.categories.items():
         if kept_c or drop_c:
-            charts.append(markup(bars_svg(col, dict(kept_c.most_common()), dict(drop_c.most_common()))))
+            order = _CLASS_ORDER if col == "resolution class" else None
+            charts.append(markup(bars_svg(col, dict(kept_c), dict(drop_c), order=order)))
     for col in stats.order_columns(seen.values):
         kept_v, drop_v = (list(v) for v in seen.values[col])
         unit = known[col].unit if col in known else ""
@@ -151,6 +152,7 @@ def _summary(col: str, values: tuple[array, array], unit: str) -> dict[str, Any]
 
 
 RESOLUTION_CLASSES = (2160, 1440, 1080, 720, 540, 480, 360, 240)
+_CLASS_ORDER = ["<240p", *(f"{c}p" for c in reversed(RESOLUTION_CLASSES))]
 """Short sides that name a resolution class ('720p' holds short sides from 720 up to the next class)."""
 CATEGORIES = ("resolution class", "codec", "cmotion")
 

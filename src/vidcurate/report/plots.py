@@ -31,10 +31,14 @@ def histogram_svg(
     return _finish(fig, ax, name, unit)
 
 
-def bars_svg(name: str, kept: dict[str, int], dropped: dict[str, int], unit: str = "") -> str:
-    """Stacked bars of kept vs dropped counts per category (resolution classes, codecs, camera motion)."""
+def bars_svg(name: str, kept: dict[str, int], dropped: dict[str, int], unit: str = "",
+             order: list[str] | None = None) -> str:
+    """Stacked bars of kept vs dropped counts per category (resolution classes, codecs, camera motion): the
+    most frequent first, or in `order` when the categories have one."""
     totals = {k: kept.get(k, 0) + dropped.get(k, 0) for k in dict.fromkeys([*kept, *dropped])}
     labels = sorted(totals, key=lambda k: -totals[k])[:MAX_BARS]
+    if order:
+        labels.sort(key=lambda k: order.index(k) if k in order else len(order))
     fig, ax = plt.subplots(figsize=(4.2, 2.6), dpi=80)
     low = [kept.get(k, 0) for k in labels]
     ax.bar(labels, low, color=KEPT, label="kept")
