@@ -95,3 +95,23 @@ def test_score_op_help_lists_the_ops_parameters_flags_and_columns_with_units() -
     assert generic.exit_code == 0 and "lists its parameters" in generic.output
     missing = CliRunner().invoke(app, ["score", "motion"])
     assert missing.exit_code == 2
+
+
+def test_the_readme_examples_run_as_written(tmp_path, monkeypatch) -> None:
+    """The README's example block, line by line, in an empty folder (the recipes folder linked in, as in a clone)."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+
+    block = README.split("Examples:\n\n```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("  #")[0]) for line in block.splitlines() if line.strip()]
+    assert commands and all(c[0] == "vidcurate" for c in commands)
+    (tmp_path / "recipes").symlink_to(ROOT / "recipes")
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        result = CliRunner().invoke(app, command[1:])
+        assert result.exit_code == 0, f"{shlex.join(command)}: {result.output}"
+    assert (tmp_path / "train.csv").is_file() and list((tmp_path / "wds").glob("*.tar"))
+    assert (tmp_path / "out" / "report.html").is_file()
