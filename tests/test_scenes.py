@@ -299,3 +299,33 @@ def test_delayed_start_scene_times_start_at_zero(external: Path) -> None:
     row = run_scenes(external / "pyscenedetect_delayed_start.mp4", detector="content")
     assert row["scene_times"][0][0] == 0.0
     assert row["scene_times"][-1][1] == pytest.approx(24 / 25, abs=1e-3)
+
+
+def _flash_video(path: Path, cut: int | None = None) -> Path:
+    """A panning textured shot with a 2-frame over-exposure at frames 40-41 (a camera flash), and a hard cut to
+    another shot at `cut` when given."""
+    from vidcurate.media.synth import PALETTE, texture, write_video
+
+    rng = np.random.default_rng(3)
+    shots = [texture(rng, 180, 320 + 192, PALETTE[name]) for name in ("forest", "orange")]
+
+    def frames():
+        for i in range(96):
+            shot = shots[1] if cut is not None and i >= cut else shots[0]
+            frame = shot[:, 2 * i:2 * i + 320].astype(np.int16)
+            if i in (40, 41):
+                frame = frame + 170
+            yield np.clip(frame, 0, 255).astype(np.uint8)
+
+    write_video(path, frames(), fps=24)
+    return path
+
+
+@pytest.mark.parametrize("detector", ["content+gradual", "adaptive+gradual", "content", "adaptive"])
+def test_a_short_flash_inside_a_shot_is_not_a_cut_and_a_real_cut_after_it_stays(tmp_path: Path, detector: str) -> None:
+    flash = _flash_video(tmp_path / "flash.mp4")
+    both = _flash_video(tmp_path / "flash_cut.mp4", cut=70)
+    op = build("scenes", {"detector": detector})
+    rows = apply(op, [{"id": "a", "path": str(flash)}, {"id": "b", "path": str(both)}])
+    assert rows[0]["scene_frames"] == [[0, 96]]
+    assert rows[1]["scene_frames"] == [[0, 70], [70, 96]]

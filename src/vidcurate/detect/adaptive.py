@@ -15,4 +15,4 @@ class AdaptiveCuts(PySceneDetectCuts):
         from scenedetect.detectors import AdaptiveDetector
 
         self.threshold = 3.0 if threshold is None else threshold
-        super().__init__(AdaptiveDetector(adaptive_threshold=self.threshold, min_scene_len=min_scene_len(fps)))
+        super().__init__(AdaptiveDetector(adaptive_threshold=self.threshold, min_scene_len=min_scene_len(fps)), fps)
