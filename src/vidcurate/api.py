@@ -51,6 +51,7 @@ def run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None, ou
     dst = Path(output) if output is not None else (Path(spec.output) if spec.output else None)
     if src is None or dst is None:
         raise ConfigError("give an input and an output (or 'input'/'output' in the recipe)")
+    _check_folders(src, dst)
     if executor != "local":
         raise ConfigError(f"unknown executor {executor!r} (available: local)")
     counted = _Counted(read_input(src))
@@ -118,6 +119,17 @@ def dry_run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None
                 shards_done=sum(1 for k in range(run_.num_shards) if dst and run_.done(k)),
                 stage_shards=[sum(1 for p in points if p <= k) for k in range(len(stages))],
                 video_seconds=seconds, rows_with_duration=with_duration)
+
+
+def _check_folders(src: Path, dst: Path) -> None:
+    """Refuse an output folder that is (or is inside) the input folder, and an input that is the output's own
+    manifest: a run must never write among, or over, what it reads."""
+    source, target = src.resolve(), dst.resolve()
+    if src.is_dir() and (target == source or source in target.parents):
+        raise ConfigError(f"output folder {dst} is inside the input folder {src}: clips and manifests would be "
+                          "written among the inputs; choose an output folder outside it")
+    if source == target / MANIFEST or target in source.parents and source.parent.name == core.CACHE:
+        raise ConfigError(f"input {src} is this output folder's own manifest; write to another output folder")
 
 
 def check_columns(specs: list[tuple[str, dict[str, Any]]], input_columns: set[str]) -> None:

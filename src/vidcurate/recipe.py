@@ -146,15 +146,23 @@ def parse(text: str, where: str = "<recipe>") -> Recipe:
 
 
 def resolve_paths(specs: list[tuple[str, dict[str, Any]]], out_dir: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Make the ops' relative output paths (e.g. cut's `save_dir`) relative to the run's output folder."""
+    """Make the ops' relative output paths (e.g. cut's `save_dir`) relative to the run's output folder; one that
+    would leave it (`../x`) is a ConfigError: only an absolute path writes outside the output folder."""
+    import os
+
     from vidcurate.ops.base import REGISTRY
 
     resolved = []
+    root = os.path.abspath(out_dir)
     for name, params in specs:
         params = dict(params)
         for key in REGISTRY[name].run_paths:
             if params.get(key) and not Path(params[key]).is_absolute():
-                params[key] = str(out_dir / params[key])
+                target = os.path.abspath(os.path.join(root, params[key]))
+                if os.path.commonpath([root, target]) != root:
+                    raise ConfigError(f"op '{name}': key '{key}': {params[key]!r} leaves the output folder {out_dir}; "
+                                      "give an absolute path to write outside it")
+                params[key] = target
         resolved.append((name, params))
     return resolved
 

@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
             "--format", "-f", help="opensora, parquet, webdataset or hf (default: from the -o extension, "
             ".csv -> opensora, .parquet -> parquet).")] = None,
         shard_size: Annotated[int, typer.Option(help="Samples per WebDataset tar shard.")] = 1000,
+        overwrite: Annotated[bool, typer.Option(help="Replace an existing destination.")] = False,
     ) -> None:
         """Export kept rows: Open-Sora CSV (.csv), Parquet (.parquet), WebDataset tar shards or an HF folder."""
         from vidcurate import manifest
@@ -32,6 +33,10 @@ def register(app: typer.Typer) -> None:
             format = {".csv": "opensora", ".parquet": "parquet"}.get(output.suffix.lower())
             if format is None:
                 fail(f"give --format for {output} (webdataset and hf write a folder; .csv and .parquet are inferred)")
+        if output.resolve() == src.resolve() or (output.is_dir() and output.resolve() in src.resolve().parents):
+            fail(f"the destination {output} is (or holds) the manifest being exported; choose another")
+        if output.exists() and (output.is_file() or any(output.iterdir())) and not overwrite:
+            fail(f"{output} exists; pass --overwrite to replace it")
         try:
             rows = manifest.read(src)
             options = {"shard_size": shard_size} if format == "webdataset" else {}

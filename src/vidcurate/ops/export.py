@@ -14,6 +14,7 @@ class Export(Sink):
     """At the end of a run, export the kept rows; `path` is relative to the output folder."""
 
     name = "export"
+    run_paths = ("path",)
     resources = Resources(cpus=0.5, memory_mb=256)
 
     format: Literal["opensora", "parquet", "webdataset", "hf"] = "opensora"

@@ -14,6 +14,7 @@ class Report(Sink):
     """Render `report.html` (or `path`) in the output folder once the manifest is complete."""
 
     name = "report"
+    run_paths = ("path",)
     resources = Resources(cpus=0.1, memory_mb=256)
 
     path: str = "report.html"

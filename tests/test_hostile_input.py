@@ -1,0 +1,61 @@
+"""Bad user input never writes among or over the inputs, nor outside the output folder by accident."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vidcurate import api, manifest, recipe
+from vidcurate.errors import ConfigError
+from vidcurate.media.synth import generate_bulk
+
+PROBE = "name: p\nops:\n  - probe: {}\n"
+
+
+def test_an_output_folder_inside_the_input_folder_is_refused(tmp_path: Path) -> None:
+    generate_bulk(tmp_path / "in", 2)
+    for out in (tmp_path / "in", tmp_path / "in" / "out"):
+        with pytest.raises(ConfigError, match="inside the input folder"):
+            api.run(recipe.parse(PROBE), tmp_path / "in", out, workers=0)
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["bulk_00000.mp4", "bulk_00001.mp4"]
+
+
+def test_a_run_never_reads_its_own_manifest_as_input(tmp_path: Path) -> None:
+    generate_bulk(tmp_path / "in", 2)
+    first = api.run(recipe.parse(PROBE), tmp_path / "in", tmp_path / "out", workers=0)
+    before = manifest.read(first.manifest)
+    with pytest.raises(ConfigError, match="own manifest"):
+        api.run(recipe.parse(PROBE), first.manifest, tmp_path / "out", workers=0)
+    assert manifest.read(first.manifest) == before
+
+
+@pytest.mark.parametrize(("op", "key", "value"), [("cut", "save_dir", "../../clips"), ("export", "path", "../x.csv"),
+                                                  ("report", "path", "../../r.html")])
+def test_a_recipe_path_that_leaves_the_output_folder_is_refused(tmp_path: Path, op: str, key: str,
+                                                                value: str) -> None:
+    with pytest.raises(ConfigError, match=f"op '{op}': key '{key}': .* leaves the output folder"):
+        recipe.resolve_paths([(op, {key: value})], tmp_path / "out")
+    inside = recipe.resolve_paths([(op, {key: "sub/" + Path(value).name})], tmp_path / "out")
+    assert inside[0][1][key] == str((tmp_path / "out" / "sub" / Path(value).name).resolve())
+    absolute = recipe.resolve_paths([(op, {key: str(tmp_path / Path(value).name)})], tmp_path / "out")
+    assert absolute[0][1][key] == str(tmp_path / Path(value).name)
+
+
+def test_export_never_overwrites_its_input_and_needs_overwrite_for_an_existing_destination(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+
+    rows = [{"id": "a", "path": "/x.mp4", "error": "probe: E: x"}, {"id": "b", "path": "/y.mp4", "flow": 1.0}]
+    src = manifest.write(rows, tmp_path / "m.parquet")
+    same = CliRunner().invoke(app, ["export", str(src), "--format", "parquet", "-o", str(src)])
+    assert same.exit_code == 2 and manifest.read(src) == rows
+    holder = CliRunner().invoke(app, ["export", str(src), "--format", "hf", "-o", str(tmp_path)])
+    assert holder.exit_code == 2 and not (tmp_path / "README.md").exists()
+    dest = tmp_path / "d.parquet"
+    dest.write_text("mine")
+    refused = CliRunner().invoke(app, ["export", str(src), "-o", str(dest)])
+    assert refused.exit_code == 2 and "--overwrite" in refused.output and dest.read_text() == "mine"
+    assert CliRunner().invoke(app, ["export", str(src), "-o", str(dest), "--overwrite"]).exit_code == 0
+    assert [r["id"] for r in manifest.read(dest)] == ["b"]
