@@ -107,3 +107,37 @@ def test_a_step_whose_every_row_has_an_error_exits_non_zero(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["probe", str(src), "-o", str(tmp_path / "out.jsonl")], terminal_width=200)
     assert result.exit_code == 1 and "every row has an error" in " ".join(result.output.split())
     assert manifest.read(tmp_path / "out.jsonl")[0]["error"].startswith("probe:")
+
+
+@pytest.mark.parametrize(("where", "why"), [
+    ("9**9**9 > 1", "exponent 387420489 is larger than 64"),
+    ("num_frames ** 99999999 > 1", "exponent 99999999 is larger than 64"),
+    ("len(codec * 10**10) > 1", "more than 10000 items"),
+    ("num_frames / fps > 1", "ZeroDivisionError"),
+])
+def test_runaway_or_impossible_arithmetic_fails_its_clause_with_the_reason(where: str, why: str) -> None:
+    op = build("select", {"where": where})
+    row = op.process({"num_frames": 10, "fps": 0, "codec": "h264"})
+    assert row["drop_reason"].startswith(f"select: {where} (") and why in row["drop_reason"]
+
+
+@pytest.mark.parametrize("where", ["-" * 100_000 + "1 > 0", "not " * 3000 + "x", "(" * 500 + "1" + ")" * 500])
+def test_huge_or_deeply_nested_expressions_are_rejected_with_one_line(where: str) -> None:
+    with pytest.raises(ConfigError, match="op 'select': key 'where'"):
+        build("select", {"where": where})
+
+
+def test_a_6000_clause_expression_builds_and_names_its_failing_clause() -> None:
+    op = build("select", {"where": " and ".join(f"x{i} > {i}" for i in range(6000))})
+    assert op.process({f"x{i}": i + 1 for i in range(6000)}).get("drop_reason") is None
+    assert op.process({f"x{i}": i + (i != 5999) for i in range(6000)})["drop_reason"] == "select: x5999 > 5999"
+    assert op.process({f"x{i}": i + 1 for i in range(6000)}).get("drop_reason") is None
+
+
+def test_a_type_error_on_every_row_is_a_configuration_error_before_anything_is_written(tmp_path: Path) -> None:
+    src = manifest.write([{"path": "a", "id": "a", "codec": "h264"}, {"path": "b", "id": "b", "codec": "vp9"}],
+                         tmp_path / "in.jsonl")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["select", str(src), "-o", str(out), "--where", "codec > 5"])
+    assert result.exit_code == 2 and "cannot be evaluated on any row" in " ".join(result.output.split())
+    assert not out.exists()

@@ -43,6 +43,7 @@ def _check_select_columns(specs: list[tuple[str, dict[str, Any]]], rows: list[Ro
         op = build(name, params)
         if isinstance(op, Select):
             op.check_columns(available)
+            op.check_rows(rows)
 
 
 def step(

@@ -37,15 +37,36 @@ class _Null(Exception):
     """A null operand: the enclosing comparison is false."""
 
 
+MAX_LENGTH = 200_000
+"""Longest expression text accepted (characters)."""
+MAX_DEPTH = 100
+"""Deepest nesting accepted (a chain of `not`, unary minus or parentheses)."""
+MAX_EXPONENT = 64
+"""Largest exponent `**` accepts: `9 ** 9 ** 9` would otherwise compute for minutes."""
+MAX_SIZE = 10_000
+"""Largest string or list an expression may build (`codec * 10 ** 10`), and the most bits an integer may have."""
+
+
+class _Bad(Exception):
+    """A value this row cannot give (division by zero, incompatible types, a value too large): the enclosing
+    clause is false for the row, and its drop reason says why."""
+
+
 class Expr:
-    """A parsed expression; call `clauses_failed(row)` to evaluate it."""
+    """A parsed expression; `first_failure(row)` evaluates it."""
 
     def __init__(self, source: str) -> None:
         self.source = source.strip()
+        if len(self.source) > MAX_LENGTH:
+            raise ValueError(f"expression is {len(self.source)} characters long; the limit is {MAX_LENGTH}")
         try:
             self.tree = ast.parse(self.source, mode="eval")
         except SyntaxError as e:
-            raise ValueError(f"cannot parse {source!r}: {e.msg}") from e
+            raise ValueError(f"cannot parse {source[:200]!r}: {e.msg}") from e
+        except (RecursionError, MemoryError):
+            raise ValueError(f"expression is nested too deeply (limit {MAX_DEPTH})") from None
+        if _depth(self.tree) > MAX_DEPTH:
+            raise ValueError(f"expression is nested too deeply (limit {MAX_DEPTH})")
         for node in ast.walk(self.tree):
             if not isinstance(node, _ALLOWED):
                 raise ValueError(f"{type(node).__name__} is not allowed in {source!r}")
@@ -55,7 +76,11 @@ class Expr:
                 raise ValueError(f"unknown function in {source!r}; allowed: {', '.join(FUNCTIONS)}")
         body = self.tree.body
         parts = body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
-        self.clauses = [(ast.get_source_segment(self.source, p) or self.source, p) for p in parts]
+        starts = [0]
+        for line in self.source.splitlines(keepends=True):
+            starts.append(starts[-1] + len(line.encode()))
+        raw = self.source.encode()
+        self.clauses = [(_segment(raw, starts, p) or self.source, p) for p in parts]
 
     def columns(self) -> set[str]:
         """Column names the expression reads."""
@@ -64,21 +89,79 @@ class Expr:
 
     def failures(self, row: dict[str, Any]) -> list[str]:
         """The texts of every top-level clause that is false for the row."""
-        return [text for text, node in self.clauses if not _truth(node, row)]
+        return [text for text, node in self.clauses if _verdict(node, row) is not True]
 
     def first_failure(self, row: dict[str, Any]) -> str | None:
-        """The text of the first top-level clause that is false for the row, or None if all hold."""
+        """The text of the first top-level clause that is false for the row (with why, when it could not be
+        evaluated), or None if all hold."""
         for text, node in self.clauses:
-            if not _truth(node, row):
-                return text
+            verdict = _verdict(node, row)
+            if verdict is not True:
+                return text if verdict is False else f"{text} ({verdict})"
         return None
 
+    def type_error(self, rows: list[dict[str, Any]]) -> str | None:
+        """The reason, when the expression cannot be evaluated on any of these rows for the same kind of
+        reason (e.g. a string compared with a number): a configuration error, not a per-row drop."""
+        reasons = set()
+        for row in rows:
+            for _, node in self.clauses:
+                verdict = _verdict(node, row)
+                if verdict is True or verdict is False:
+                    continue
+                reasons.add(verdict)
+                break
+            else:
+                return None
+            if len(reasons) > 1:
+                return None
+        return next(iter(reasons)) if rows and len(reasons) == 1 else None
 
-def _truth(node: ast.AST, row: dict[str, Any]) -> bool:
+
+def _segment(raw: bytes, starts: list[int], node: ast.AST) -> str:
+    """The source text of a node (ast.get_source_segment re-splits the text per call: quadratic)."""
+    begin = starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+    end = starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+    return raw[begin:end].decode()
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _verdict(node: ast.AST, row: dict[str, Any]) -> bool | str:
+    """True or False for a clause on a row, or why it cannot be evaluated there (the clause then fails)."""
     try:
         return bool(_eval(node, row))
     except _Null:
         return False
+    except _Bad as e:
+        return str(e)
+    except (ArithmeticError, TypeError, ValueError) as e:
+        return f"{type(e).__name__}: {e}"
+
+
+def _truth(node: ast.AST, row: dict[str, Any]) -> bool:
+    return _verdict(node, row) is True
+
+
+def _binop(op: ast.operator, left: Any, right: Any) -> Any:
+    """An arithmetic operation with bounds, so that no expression can run for minutes or fill the memory."""
+    if isinstance(op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+        raise _Bad(f"exponent {right} is larger than {MAX_EXPONENT}")
+    if isinstance(op, ast.Mult):
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, (str, list)) and isinstance(times, int) and len(seq) * times > MAX_SIZE:
+                raise _Bad(f"the result would hold more than {MAX_SIZE} items")
+    result = _BIN[type(op)](left, right)
+    if isinstance(result, int) and result.bit_length() > MAX_SIZE:
+        raise _Bad(f"an integer of more than {MAX_SIZE} bits")
+    return result
 
 
 def _eval(node: ast.AST, row: dict[str, Any]) -> Any:
@@ -100,7 +183,7 @@ def _eval(node: ast.AST, row: dict[str, Any]) -> Any:
         value = _eval(node.operand, row)
         return -value if isinstance(node.op, ast.USub) else +value
     if isinstance(node, ast.BinOp):
-        return _BIN[type(node.op)](_eval(node.left, row), _eval(node.right, row))
+        return _binop(node.op, _eval(node.left, row), _eval(node.right, row))
     if isinstance(node, ast.Compare):
         left = _eval(node.left, row)
         for op, comp in zip(node.ops, node.comparators):

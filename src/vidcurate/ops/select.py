@@ -36,6 +36,13 @@ class Select(Op):
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise self.bad("where", f"unknown column '{name}'{hint}")
 
+    def check_rows(self, rows: list[Row]) -> None:
+        """Fail before anything is written when `where` cannot be evaluated on any of the rows for the same
+        reason (a string compared with a number, a division by zero): a mistake, not a per-row drop."""
+        reason = self._expr.type_error([r for r in rows if not r.get("error")])
+        if reason is not None:
+            raise self.bad("where", f"cannot be evaluated on any row: {reason}")
+
     def process(self, row: Row) -> Row:
         failed = self._expr.first_failure(row)
         if failed is not None:
