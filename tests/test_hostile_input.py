@@ -59,3 +59,32 @@ def test_export_never_overwrites_its_input_and_needs_overwrite_for_an_existing_d
     assert refused.exit_code == 2 and "--overwrite" in refused.output and dest.read_text() == "mine"
     assert CliRunner().invoke(app, ["export", str(src), "-o", str(dest), "--overwrite"]).exit_code == 0
     assert [r["id"] for r in manifest.read(dest)] == ["b"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "is empty"),
+    (b"path,path\na,b\n", "column 'path' appears more than once"),
+    (b"id\nx\n", "has no `path` column"),
+])
+def test_broken_csv_manifests_are_one_line_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    from vidcurate.ingest import read_input
+
+    bad = tmp_path / "meta.csv"
+    bad.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        list(read_input(bad))
+
+
+def test_utf16_and_bom_csv_are_read_and_relative_paths_resolve_against_the_manifest(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    from vidcurate.ingest import read_input
+
+    folder = tmp_path / "data"
+    generate_bulk(folder / "videos", 1)
+    (folder / "u16.csv").write_text("path\nvideos/bulk_00000.mp4\n", encoding="utf-16")
+    (folder / "bom.csv").write_bytes(b"\xef\xbb\xbfpath\nvideos/bulk_00000.mp4\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("u16.csv", "bom.csv"):
+        [row] = list(read_input(folder / name))
+        assert row["path"] == str(folder / "videos" / "bulk_00000.mp4") and row["relpath"] == "videos/bulk_00000.mp4"
+        assert row["id"].startswith("bulk_00000-")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -64,13 +64,33 @@ def read_input(path: str | Path, *, console: Console | None = None) -> Iterable[
     if path.suffix.lower() not in manifest.FORMATS:
         raise ConfigError(f"input {path}: not a folder, a video ({', '.join(VIDEO_EXTENSIONS)}) or a manifest "
                           f"({', '.join(manifest.FORMATS)})")
-    return manifest.iter_rows(path)
+    columns = input_columns(path)
+    if "path" not in columns:
+        raise ConfigError(f"manifest {path} has no `path` column (its columns: {', '.join(sorted(columns)) or 'none'})")
+    return _completed(manifest.iter_rows(path), path.resolve().parent)
+
+
+def _completed(rows: Iterable[Row], folder: Path) -> Iterator[Row]:
+    """Manifest rows made runnable: a relative `path` is relative to the manifest's folder (not the current
+    directory), and a row without `id` gets the stable id `convert` would give it (from `relpath`, else the
+    path as written)."""
+    for row in rows:
+        if not row.get("path"):
+            raise ConfigError(f"a row of the manifest has no `path`: {str(row)[:200]}")
+        given = str(row["path"])
+        if not os.path.isabs(given):
+            row = {**row, "path": os.path.normpath(folder / given)}
+            row.setdefault("relpath", Path(given).as_posix())
+        if not row.get("id"):
+            row = {**row, "id": stable_id(str(row.get("relpath") or given))}
+        yield row
 
 
 def input_columns(path: str | Path) -> set[str]:
     """The columns an input's rows can have, read from headers only (a folder or a video: path, id, relpath;
     Parquet: its schema; CSV: its header; JSONL: the keys of its first 1000 lines)."""
     import csv
+    import io
     import itertools
     import json
 
@@ -81,7 +101,9 @@ def input_columns(path: str | Path) -> set[str]:
         import pyarrow.parquet as pq
 
         return set(pq.read_schema(path).names)
+    if path.suffix.lower() == ".csv":
+        from vidcurate.manifest import csv_text
+
+        return set(next(csv.reader(io.StringIO(csv_text(path))), []))
     with path.open(encoding="utf-8") as fh:
-        if path.suffix.lower() == ".csv":
-            return set(next(csv.reader(fh), []))
         return {k for line in itertools.islice(fh, 1000) if line.strip() for k in json.loads(line)}

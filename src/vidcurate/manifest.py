@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -196,16 +197,36 @@ def read(path: str | Path) -> list[Row]:
     if fmt == ".parquet":
         return table_to_rows(pq.read_table(path))
     if fmt == ".csv":
-        opts = pacsv.ConvertOptions(strings_can_be_null=False, column_types=_csv_types(path))
-        table = pacsv.read_csv(path, convert_options=opts)
+        text = csv_text(path)
+        header = next(csv.reader(io.StringIO(text)), [])
+        repeated = sorted({n for n in header if header.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"manifest {path}: column '{repeated[0]}' appears more than once in the header")
+        opts = pacsv.ConvertOptions(strings_can_be_null=False, column_types=_csv_types(header))
+        try:
+            table = pacsv.read_csv(io.BytesIO(text.encode("utf-8")), convert_options=opts)
+        except pa.ArrowInvalid as e:
+            raise ConfigError(f"manifest {path}: not a readable CSV: {' '.join(str(e).split())[:300]}") from None
         return [{k: v for k, v in r.items() if v not in (None, "")} for r in table_to_rows(table)]
     with path.open(encoding="utf-8") as fh:
         return [{k: v for k, v in json.loads(line).items() if v is not None} for line in fh if line.strip()]
 
 
-def _csv_types(path: Path) -> dict[str, pa.DataType]:
-    with path.open(encoding="utf-8") as fh:
-        header = next(csv.reader(fh), [])
+def csv_text(path: Path) -> str:
+    """A CSV file's text: UTF-8 with or without a BOM, or UTF-16 with a BOM (Excel's 'Unicode text'). An empty
+    file, or one in another encoding, is a ConfigError."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ConfigError(f"manifest {path} is empty (a CSV needs at least a header with a `path` column)")
+    try:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return raw.decode("utf-16")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"manifest {path}: not UTF-8 or UTF-16 text ({e.reason} at byte {e.start})") from None
+
+
+def _csv_types(header: list[str]) -> dict[str, pa.DataType]:
     known = catalogue()
     return {n: pa.string() for n in header if n in known and (known[n].type == "str" or known[n].nested)}
 

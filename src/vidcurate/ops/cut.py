@@ -141,7 +141,7 @@ class Cut(Op):
 
         Stream copies of codecs MP4 cannot hold (VP8, ...) get '.mkv' instead.
         """
-        root = Path(self.save_dir)
+        root = Path(os.path.abspath(self.save_dir))
         folder = root
         if self.mirror and row.get("relpath"):
             for part in Path(str(row["relpath"]).replace("\\", "/")).parent.parts:
