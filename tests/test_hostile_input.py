@@ -88,3 +88,44 @@ def test_utf16_and_bom_csv_are_read_and_relative_paths_resolve_against_the_manif
         [row] = list(read_input(folder / name))
         assert row["path"] == str(folder / "videos" / "bulk_00000.mp4") and row["relpath"] == "videos/bulk_00000.mp4"
         assert row["id"].startswith("bulk_00000-")
+
+
+def test_a_step_never_writes_over_its_input(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vidcurate.cli import app
+
+    rows = [{"id": "a", "path": "/x.mp4", "fps": 60.0}]
+    src = manifest.write(rows, tmp_path / "m.jsonl")
+    result = CliRunner().invoke(app, ["select", str(src), "-o", str(src), "--fpsmax", "30"])
+    assert result.exit_code == 2 and "is the input manifest" in " ".join(result.output.split())
+    assert manifest.read(src) == rows
+
+
+@pytest.mark.parametrize("fmt", ["webdataset", "hf"])
+def test_an_export_with_a_missing_clip_writes_nothing(tmp_path: Path, fmt: str) -> None:
+    from vidcurate.export import export
+
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"x")
+    rows = [{"id": "a", "path": str(clip)}, {"id": "b", "path": str(tmp_path / "gone.mp4")}]
+    with pytest.raises(ConfigError, match="1 clip file\\(s\\) missing, e.g. .*gone.mp4 .*nothing was written"):
+        export(rows, fmt, tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_a_folder_scan_says_what_it_skipped_and_why(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from vidcurate.ingest import scan_folder
+
+    generate_bulk(tmp_path, 1)
+    (tmp_path / "x.mp4").mkdir()
+    for name in ("a.m4a", "b.m4a", ".hidden.mp4", "notes"):
+        (tmp_path / name).write_bytes(b"")
+    with caplog.at_level(logging.INFO, logger="vidcurate"):
+        rows = scan_folder(tmp_path)
+    assert [r["relpath"] for r in rows] == ["bulk_00000.mp4"]
+    message = caplog.records[-1].getMessage()
+    assert "1 videos; skipped 2 *.m4a" in message and "1 a folder named like a video" in message
+    assert "1 a hidden file" in message and "1 *(no extension)" in message

@@ -62,6 +62,8 @@ def step(
 
     try:
         manifest._format(dst)
+        if dst.resolve() == src.resolve():
+            raise ConfigError(f"-o {dst} is the input manifest; write the output to another file")
         rows = read_input(src)
         _check_select_columns(specs, rows)
         workdir = dst.parent / f".{dst.name}.work"

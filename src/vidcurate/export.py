@@ -71,6 +71,7 @@ def to_hf(rows: list[Row], dest: Path, *, run_info: dict[str, Any] | None = None
     and `text` always present, and a dataset card (README.md) with the counts, hours, the recipe and its
     thresholds, and the meaning of every column. `datasets.load_dataset("parquet", data_dir=DEST/data)`."""
     _refuse_uncut(rows, "hf")
+    _require_files(rows, "hf")
     clips = dest / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     out = []
@@ -93,6 +94,14 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def _require_files(rows: list[Row], fmt: str) -> None:
+    """Every clip must be there before the first byte is written (no partial export)."""
+    missing = [r for r in rows if not Path(r["path"]).is_file()]
+    if missing:
+        raise ConfigError(f"export {fmt}: {len(missing)} clip file(s) missing, e.g. {missing[0]['path']} (row "
+                          f"{missing[0].get('id')}); nothing was written")
 
 
 def _refuse_uncut(rows: list[Row], fmt: str) -> None:
@@ -132,6 +141,7 @@ def to_webdataset(rows: list[Row], dest: Path, *, shard_size: int = 1000, prefix
     """Tar shards of `{key}.mp4` + `{key}.json` + `{key}.txt` (the caption, empty when there is none, so every
     sample has the same keys for `to_tuple("mp4", "txt", "json")`), written atomically."""
     _refuse_uncut(rows, "webdataset")
+    _require_files(rows, "webdataset")
     dest.mkdir(parents=True, exist_ok=True)
     for n, start in enumerate(range(0, len(rows), shard_size)):
         target = dest / f"{safe_name(prefix)}-{n:06d}.tar"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from rich.console import Console
 
 from vidcurate.errors import ConfigError
 from vidcurate.manifest import Row, stable_id
+
+log = logging.getLogger("vidcurate")
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
 
@@ -33,6 +37,7 @@ def scan_folder(
         if console is not None:
             console.print(f"[yellow]skipped unreadable folder {err.filename}: {err.strerror}")
 
+    skipped: Counter[str] = Counter()
     for folder, dirs, files in os.walk(root, followlinks=True, onerror=report):
         real = os.path.realpath(folder)
         if real in seen:
@@ -40,12 +45,19 @@ def scan_folder(
             continue
         seen.add(real)
         dirs.sort()
+        skipped.update("a folder named like a video" for d in dirs if d.lower().endswith(exts))
         for name in sorted(files):
             if name.lower().endswith(exts) and not name.startswith("."):
                 path = Path(folder) / name
                 rel = path.relative_to(root).as_posix()
                 rows.append({"path": str(path.resolve()), "id": stable_id(rel), "relpath": rel})
+            else:
+                kind = Path(name).suffix.lower() or "(no extension)"
+                skipped["a hidden file" if name.startswith(".") else f"*{kind}"] += 1
     rows.sort(key=lambda r: r["relpath"])
+    if skipped:
+        what = ", ".join(f"{n} {kind}" for kind, n in skipped.most_common())
+        log.info("%s: %d videos; skipped %s (video extensions: %s)", root, len(rows), what, " ".join(exts))
     return rows
 
 
