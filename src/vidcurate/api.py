@@ -19,11 +19,13 @@ from typing import Any
 
 from vidcurate import ingest
 from vidcurate import recipe as recipes
+from vidcurate.columns import catalogue
 from vidcurate.errors import ConfigError
 from vidcurate.exec import core
 from vidcurate.exec.plan import plan_specs, sinks
 from vidcurate.exec.progress import Observer
 from vidcurate.ops.base import build
+from vidcurate.ops.select import check_selects
 from vidcurate.rows import Row
 
 MANIFEST = "manifest.parquet"
@@ -46,22 +48,31 @@ def run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None, ou
     Rerunning into the same folder resumes after a crash and, after a parameter change, reuses every stage
     output the change does not affect. `workers`: CPU worker processes (default: the recipe's, else the CPU
     count; 0 runs in this process). Raises ConfigError, before any video is opened, on a bad recipe."""
-    spec = recipe if isinstance(recipe, recipes.Recipe) else recipes.load(recipe)
-    src = Path(input) if input is not None else (Path(spec.input) if spec.input else None)
-    dst = Path(output) if output is not None else (Path(spec.output) if spec.output else None)
-    if src is None or dst is None:
-        raise ConfigError("give an input and an output (or 'input'/'output' in the recipe)")
+    spec, src, dst = _endpoints(recipe, input, output)
+    if dst is None:
+        raise ConfigError("give an output folder (or 'output' in the recipe)")
     _check_folders(src, dst)
     if executor != "local":
         raise ConfigError(f"unknown executor {executor!r} (available: local)")
-    counted = _Counted(read_input(src))
+    counted = _Counted(ingest.read_input(src))
     specs = recipes.resolve_paths(spec.ops, dst.resolve())
-    check_columns(specs, ingest.input_columns(src))
+    check_selects(specs, ingest.input_columns(src) | set(catalogue()))
     n = workers if workers is not None else spec.workers or os.cpu_count() or 1
     result = execute(counted, specs, dst, workers=n, shard_size=shard_size or spec.shard_size, strict=strict,
                      overwrite=overwrite, label=spec.name, input_name=str(src.resolve()), observer=observer)
     result.rows_in = counted.count
     return result
+
+
+def _endpoints(recipe: str | Path | recipes.Recipe, input: str | Path | None,
+               output: str | Path | None) -> tuple[recipes.Recipe, Path, Path | None]:
+    """The recipe, and the input and output given here or in the recipe (the input is required)."""
+    spec = recipe if isinstance(recipe, recipes.Recipe) else recipes.load(recipe)
+    src = input if input is not None else spec.input
+    dst = output if output is not None else spec.output
+    if src is None:
+        raise ConfigError("give an input (or 'input' in the recipe)")
+    return spec, Path(src), Path(dst) if dst is not None else None
 
 
 class _Counted:
@@ -96,14 +107,10 @@ def dry_run(recipe: str | Path | recipes.Recipe, input: str | Path | None = None
             *, shard_size: int | None = None) -> Plan:
     """Plan a run: the stages (and the ops fused into each scan), the shards, how many are already done in
     `output`, and the decode work known from the input; nothing is opened, claimed or written."""
-    spec = recipe if isinstance(recipe, recipes.Recipe) else recipes.load(recipe)
-    src = Path(input) if input is not None else (Path(spec.input) if spec.input else None)
-    dst = Path(output) if output is not None else (Path(spec.output) if spec.output else None)
-    if src is None:
-        raise ConfigError("give an input (or 'input' in the recipe)")
+    spec, src, dst = _endpoints(recipe, input, output)
     specs = recipes.resolve_paths(spec.ops, dst.resolve()) if dst else spec.ops
     stages = plan_specs(specs)
-    seconds, with_duration, rows = 0.0, 0, _Counted(read_input(src))
+    seconds, with_duration, rows = 0.0, 0, _Counted(ingest.read_input(src))
 
     def measured() -> Iterator[Row]:
         nonlocal seconds, with_duration
@@ -130,24 +137,6 @@ def _check_folders(src: Path, dst: Path) -> None:
                           "written among the inputs; choose an output folder outside it")
     if source == target / MANIFEST or target in source.parents and source.parent.name == core.CACHE:
         raise ConfigError(f"input {src} is this output folder's own manifest; write to another output folder")
-
-
-def check_columns(specs: list[tuple[str, dict[str, Any]]], input_columns: set[str]) -> None:
-    """ConfigError when a `select` names a column that neither the input has nor any op declares."""
-    from vidcurate.columns import catalogue
-    from vidcurate.ops.select import Select
-
-    available = set(input_columns) | set(catalogue())
-    for op in (build(name, params) for name, params in specs):
-        if isinstance(op, Select):
-            op.check_columns(available)
-
-
-def read_input(path: Path) -> Iterable[Row]:
-    """Rows of a folder of videos, one video or a manifest (streamed); see `ingest.read_input`."""
-    from vidcurate.ingest import read_input as read
-
-    return read(path)
 
 
 def execute(rows: Iterable[Row], specs: list[tuple[str, dict[str, Any]]], out_dir: Path, *, workers: int,
@@ -196,8 +185,6 @@ class _Phases:
 def write_sinks(specs: list[tuple[str, dict[str, Any]]], manifest_path: Path, out_dir: Path,
                 report: bool = True) -> dict[str, Path]:
     """Run the recipe's dataset sinks (and the report, always) on the finished manifest."""
-    from vidcurate.ops.base import build
-
     found = sinks(specs)
     if report and not any(op.name == "report" for op in found):
         found.append(build("report"))  # type: ignore[arg-type]

@@ -33,19 +33,6 @@ def read_input(path: Path) -> list[Row]:
     return list(ingest.read_input(path, console=console))
 
 
-def _check_select_columns(specs: list[tuple[str, dict[str, Any]]], rows: list[Row]) -> None:
-    """A step `select` may only name columns that some input row has."""
-    from vidcurate.ops.base import build
-    from vidcurate.ops.select import Select
-
-    available = {key for row in rows for key in row}
-    for name, params in specs if rows else []:
-        op = build(name, params)
-        if isinstance(op, Select):
-            op.check_columns(available)
-            op.check_rows(rows)
-
-
 def step(
     specs: list[tuple[str, dict[str, Any]]],
     src: Path,
@@ -58,6 +45,7 @@ def step(
     """Run ops over a manifest like an Open-Sora step command: read IN, process in shards, write OUT."""
     from vidcurate import manifest
     from vidcurate.exec import local
+    from vidcurate.ops.select import check_selects
     from vidcurate.report.summary import summarize, table
 
     try:
@@ -65,7 +53,8 @@ def step(
         if dst.resolve() == src.resolve():
             raise ConfigError(f"-o {dst} is the input manifest; write the output to another file")
         rows = read_input(src)
-        _check_select_columns(specs, rows)
+        if rows:
+            check_selects(specs, {key for row in rows for key in row}, rows)
         workdir = dst.parent / f".{dst.name}.work"
         out = local.run(rows, specs, workdir, workers=workers or os.cpu_count() or 1, strict=strict,
                         label=specs[-1][0], overwrite=True)

@@ -93,7 +93,10 @@ def apply_model(op: ModelOp, rows: list[Row]) -> list[Row]:
         if err is not None:
             add_error(row, err)
             continue
-        items += [(row, key, payload) for key, payload in found or []]
+        found = found or []
+        if any(key is not None for key, _ in found):
+            span_targets(row)
+        items += [(row, key, payload) for key, payload in found]
     for start in range(0, len(items), op.max_batch):
         _run_batch(op, items[start:start + op.max_batch])
     for row in rows:
@@ -129,15 +132,15 @@ def _checked_batch(op: ModelOp, payloads: list[Any]) -> list[dict[str, Any]]:
 
 
 def _write(row: Row, key: int | None, cols: dict[str, Any]) -> None:
-    """An item's output onto its row (key None) or onto scene `key`'s scores; an error stays with its item."""
+    """An item's output onto its row (key None) or onto scene `key`'s scores (made ready by `span_targets` when
+    the items were gathered); an error stays with its item."""
     if key is None:
         if "error" in cols:
             add_error(row, cols["error"])
         else:
             row.update(cols)
         return
-    targets = span_targets(row) or []
-    target = targets[key]
+    target = row["scene_scores"][key]
     if "error" in cols:
         add_error(target, cols["error"])
     else:

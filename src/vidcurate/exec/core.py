@@ -105,18 +105,17 @@ class Run:
         """Index into keys of the last stored output of the shard (0 = its input)."""
         return max(k for k in range(len(self.stages) + 1) if k == 0 or self.stored(shard, k))
 
-    def tasks(self, shard: int, first: int, isolate: bool = False) -> list[Task]:
+    def tasks(self, shard: int, first: int) -> list[Task]:
         """Tasks for stages first.. of a shard: consecutive CPU stages (row, scan) form one task, each model
         stage a task of its own. A stage's output is stored when it is not light, ends a task, or ends the
-        chain. `isolate` gives every stage a task of its own."""
+        chain."""
         out: list[Task] = []
         k = first
         source = self.path(self.keys[shard][first])
         while k < len(self.stages):
             kind = "model" if self.stages[k].kind == "model" else "cpu"
             last = k
-            while (not isolate and kind == "cpu" and last + 1 < len(self.stages)
-                   and self.stages[last + 1].kind != "model"):
+            while kind == "cpu" and last + 1 < len(self.stages) and self.stages[last + 1].kind != "model":
                 last += 1
             store = {j: self.path(self.keys[shard][j + 1]) for j in range(k, last + 1)
                      if j == last or not self.stages[j].light}

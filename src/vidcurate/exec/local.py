@@ -107,7 +107,7 @@ class LocalExecutor:
             for task in run.tasks(shard, start):
                 result = core.run_task(run.stages, task)
                 run.record(result)
-                self.observer.task_done(task, result.rows_out)
+                self.observer.task_done(task, result)
             self.observer.shard_done(shard)
 
     def _pooled(self, run: core.Run, specs: Specs, todo: dict[int, int]) -> None:
@@ -165,7 +165,7 @@ class LocalExecutor:
 
     def _advance(self, task: core.Task, result: core.TaskResult, pools: _Pools, run: core.Run) -> None:
         run.record(result)
-        self.observer.task_done(task, result.rows_out)
+        self.observer.task_done(task, result)
         if self.remaining[task.shard]:
             self._ready(self.remaining[task.shard].pop(0), pools)
         else:

@@ -40,9 +40,8 @@ class Stage:
     def spec(self) -> list[Any]:
         """What determines this stage's output besides its input rows."""
         if self.kind != "scan":
-            return [[op.name, _plain(op.params())] for op in self.ops]
-        return [[op.name, _plain(op.collect_key() if isinstance(op, FrameModelOp) else op.params())]
-                for op in self.ops]
+            return [[op.name, op.params()] for op in self.ops]
+        return [[op.name, op.collect_key() if isinstance(op, FrameModelOp) else op.params()] for op in self.ops]
 
     @property
     def light(self) -> bool:
@@ -130,11 +129,3 @@ def run_rows(stages: list[Stage], rows: list[Row]) -> list[Row]:
         rows = stage.run(rows)
     return rows
 
-
-def _plain(value: Any) -> Any:
-    """Parameters as JSON-able values (tuples as lists), for fingerprints."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

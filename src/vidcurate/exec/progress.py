@@ -16,8 +16,9 @@ class Observer:
     def started(self, run: Any, shards_todo: int) -> None:
         """The run is planned: `run.num_shards` shards, `shards_todo` of them not yet finished."""
 
-    def task_done(self, task: Any, rows_out: int) -> None:
-        """Stages `task.first..task.last` of shard `task.shard` finished with `rows_out` rows."""
+    def task_done(self, task: Any, result: Any) -> None:
+        """Stages `task.first..task.last` of shard `task.shard` finished; `result.stats[k].rows_out` are the
+        rows out of stage k (a `core.TaskResult`)."""
 
     def shard_done(self, shard: int) -> None:
         """Every stage of a shard finished."""
@@ -62,10 +63,9 @@ class RichProgress(Observer):
         if shards_todo < run.num_shards:
             log.info("%s: %d of %d shards already done", self.label, self.finished, self.total)
 
-    def task_done(self, task: Any, rows_out: int) -> None:
-        for k in range(task.first, task.last + 1):
-            if k == task.last:
-                self.bar.advance(self.stage_tasks[k], rows_out)
+    def task_done(self, task: Any, result: Any) -> None:
+        for k, stats in result.stats.items():
+            self.bar.advance(self.stage_tasks[k], stats.rows_out)
 
     def shard_done(self, shard: int) -> None:
         self.finished += 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from vidcurate.expr import Expr
 from vidcurate.manifest import Row
-from vidcurate.ops.base import Op, Resources, register
+from vidcurate.ops.base import Op, Resources, build, register
 
 
 @register
@@ -48,3 +50,14 @@ class Select(Op):
         if failed is not None:
             row["drop_reason"] = f"select: {failed}"
         return row
+
+
+def check_selects(specs: list[tuple[str, dict[str, Any]]], available: set[str], rows: list[Row] | None = None) -> None:
+    """Before anything runs: every `select` of the specs may name only `available` columns and, given the input
+    rows, must be evaluable on them (`Select.check_columns`, `Select.check_rows`)."""
+    for name, params in specs:
+        op = build(name, params)
+        if isinstance(op, Select):
+            op.check_columns(available)
+            if rows:
+                op.check_rows(rows)
